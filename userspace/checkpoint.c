@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * checkpoint - save a running task tree into an image
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ckptsys.h"
+
+#define PROG "checkpoint"
+
+struct opts {
+	const char *output;	/* NULL: standard output */
+	const char *logfile;	/* NULL: standard error */
+	int kill;
+	int container;
+	pid_t pid;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: " PROG " [-o FILE] [-k] [-l LOGFILE] [--container] PID\n"
+		"\n"
+		"Checkpoint the task tree rooted at PID with checkpoint(2) and write the\n"
+		"image to FILE, or to standard output (a file, pipe or socket; not a\n"
+		"terminal).  The tree keeps running unless -k is given.\n"
+		"\n"
+		"Options:\n"
+		"  -o, --output FILE    write the image to FILE (created mode 0600,\n"
+		"                       truncated) instead of standard output\n"
+		"  -k, --kill           kill the tree (SIGKILL to PID) after a\n"
+		"                       successful checkpoint\n"
+		"  -l, --logfile FILE   write the kernel's checkpoint log to FILE\n"
+		"                       instead of standard error\n"
+		"      --container      container mode: PID must be the init of its pid\n"
+		"                       namespace and references to resources outside\n"
+		"                       the tree are errors (default: subtree mode,\n"
+		"                       CHECKPOINT_SUBTREE)\n"
+		"  -h, --help           print this help and exit\n"
+		"\n"
+		"Exit status: 0 on success, 1 when the checkpoint failed, 2 for usage\n"
+		"errors.\n");
+}
+
+static int parse_pid(const char *s, pid_t *pid)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v <= 0 || v > INT_MAX)
+		return -1;
+	*pid = v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	enum { OPT_CONTAINER = 0x100 };
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "kill", no_argument, NULL, 'k' },
+		{ "logfile", required_argument, NULL, 'l' },
+		{ "container", no_argument, NULL, OPT_CONTAINER },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "o:kl:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			o->output = optarg;
+			break;
+		case 'k':
+			o->kill = 1;
+			break;
+		case 'l':
+			o->logfile = optarg;
+			break;
+		case OPT_CONTAINER:
+			o->container = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, PROG ": %s\n",
+			optind == argc ? "missing PID" : "too many arguments");
+		usage(stderr);
+		return -1;
+	}
+	if (parse_pid(argv[optind], &o->pid)) {
+		fprintf(stderr, PROG ": invalid PID: %s\n", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+/* Where the kernel's log goes by default: stderr, if it can take it. */
+static int default_logfd(void)
+{
+	int fl = fcntl(STDERR_FILENO, F_GETFL);
+
+	if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY)
+		return -1;
+	return STDERR_FILENO;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	unsigned long flags;
+	int fd, logfd, ret = 1;
+
+	if (parse_args(argc, argv, &o))
+		return 2;
+
+	if (o.output) {
+		fd = open(o.output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			  0600);
+		if (fd < 0) {
+			fprintf(stderr, PROG ": %s: %s\n", o.output,
+				strerror(errno));
+			return 1;
+		}
+	} else {
+		fd = STDOUT_FILENO;
+		if (isatty(fd)) {
+			fprintf(stderr, PROG ": refusing to write an image to a terminal (use -o FILE)\n");
+			return 2;
+		}
+	}
+
+	if (o.logfile) {
+		logfd = open(o.logfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			     0644);
+		if (logfd < 0) {
+			fprintf(stderr, PROG ": %s: %s\n", o.logfile,
+				strerror(errno));
+			goto out_fd;
+		}
+	} else {
+		logfd = default_logfd();
+	}
+
+	flags = o.container ? 0 : CHECKPOINT_SUBTREE;
+	if (sys_checkpoint(o.pid, fd, flags, logfd) < 0) {
+		struct stat st;
+		int err = errno;
+
+		fprintf(stderr, PROG ": pid %d: %s\n", o.pid, strerror(err));
+		/* Nothing written: do not leave an empty image behind. */
+		if (o.output && !fstat(fd, &st) && S_ISREG(st.st_mode) &&
+		    st.st_size == 0)
+			unlink(o.output);
+		goto out_log;
+	}
+
+	if (o.kill && kill(o.pid, SIGKILL) < 0) {
+		fprintf(stderr, PROG ": kill pid %d: %s\n", o.pid,
+			strerror(errno));
+		goto out_log;
+	}
+	ret = 0;
+
+out_log:
+	if (o.logfile)
+		close(logfd);
+out_fd:
+	if (o.output && close(fd) < 0 && ret == 0) {
+		fprintf(stderr, PROG ": %s: %s\n", o.output, strerror(errno));
+		ret = 1;
+	}
+	return ret;
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Reading and describing checkpoint images (<linux/checkpoint_hdr.h>).
+ *
+ * An image is read strictly in order from a file descriptor (file, pipe or
+ * socket: no seeks).  ckpt_next() returns one record at a time after
+ * checking it the way restart(2) does: its length against the size its type
+ * expects, the zero padding up to the next 8-byte boundary, the fields its
+ * type defines, and its place in the image (header first, tail last with
+ * matching counts).  The first failure is described in struct ckpt_err: the
+ * stream offset of the first byte that could not be parsed, the errno
+ * restart(2) returns for it and a message.
+ *
+ * Adding a record type: one entry in the table in ckptimg.c with its
+ * size, a check function if it has fields to validate and a print function.
+ */
+#ifndef CKPTIMG_H
+#define CKPTIMG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <linux/checkpoint.h>
+#include <linux/checkpoint_hdr.h>
+
+/* Largest record read into memory whole. */
+#define CKPT_REC_MAX		(64U << 20)
+
+struct ckpt_err {
+	uint64_t off;		/* first stream offset that could not be parsed */
+	int err;		/* errno restart(2) returns for it */
+	char msg[256];
+};
+
+struct ckpt_record {
+	uint64_t off;		/* stream offset of the record */
+	uint32_t type;
+	uint32_t len;		/* struct ckpt_hdr included, padding excluded */
+	const struct ckpt_rec_type *rt;
+	const void *data;	/* @len bytes, valid until the next ckpt_next() */
+};
+
+/**
+ * struct ckpt_rec_type - what the library knows about a record type
+ * @type: CKPT_HDR_*
+ * @name: short lower-case name
+ * @size: size of the record; for @varlen types the minimum size
+ * @varlen: records may be longer than @size
+ * @check: validate the fields (optional); on failure fill @err (offset
+ *	relative to the record) and return -1
+ * @print: print the decoded fields, one "  name value" line each
+ */
+struct ckpt_rec_type {
+	uint32_t type;
+	const char *name;
+	uint32_t size;
+	int varlen;
+	int (*check)(const struct ckpt_record *rec, struct ckpt_err *err);
+	void (*print)(FILE *f, const struct ckpt_record *rec);
+};
+
+enum ckpt_reader_state {
+	CKPT_RD_HEADER,		/* expecting the header record */
+	CKPT_RD_BODY,		/* expecting body records or the tail */
+	CKPT_RD_TAIL,		/* the tail was read: expecting end of stream */
+	CKPT_RD_ERROR,		/* an error record was read */
+	CKPT_RD_DONE,		/* end of a complete image */
+	CKPT_RD_FAILED,		/* err describes why */
+};
+
+struct ckpt_reader {
+	int fd;
+	uint64_t off;			/* bytes consumed from fd */
+	uint64_t nr_records;		/* records returned so far */
+	enum ckpt_reader_state state;
+	unsigned char *buf;
+	size_t bufsz;
+	struct ckpt_hdr_header header;	/* valid once the header was read */
+	struct ckpt_hdr_tail tail;	/* valid in state CKPT_RD_TAIL/DONE */
+	struct ckpt_err err;
+};
+
+void ckpt_reader_init(struct ckpt_reader *r, int fd);
+void ckpt_reader_release(struct ckpt_reader *r);
+
+/*
+ * Next record of the image.  Returns 1 with *rec filled, 0 at the end of a
+ * complete image (tail read, end of stream), -1 on failure with r->err set
+ * (an image ending with an error record fails with ECANCELED after that
+ * record was returned).
+ */
+int ckpt_next(struct ckpt_reader *r, struct ckpt_record *rec);
+
+/*
+ * Read up to n raw bytes from the stream, for dumping what could not be
+ * parsed.  Returns the number of bytes read (short at end of stream).
+ */
+size_t ckpt_read_raw(struct ckpt_reader *r, void *buf, size_t n);
+
+/*
+ * Check that the header describes an image this machine can restart
+ * (architecture, page size): 0, or -1 with err filled (ENOEXEC).
+ */
+int ckpt_header_runnable(const struct ckpt_hdr_header *h, uint64_t off,
+			 struct ckpt_err *err);
+
+const struct ckpt_rec_type *ckpt_rec_type(uint32_t type);
+const char *ckpt_type_name(uint32_t type);	/* NULL when unknown */
+const char *ckpt_arch_name(unsigned int arch);	/* NULL when unknown */
+unsigned int ckpt_this_arch(void);		/* 0 when unsupported */
+
+void ckpt_print_record(FILE *f, const struct ckpt_record *rec);
+void ckpt_hexdump(FILE *f, const void *buf, size_t len, uint64_t off);
+
+/* Read exactly n bytes unless the stream ends: bytes read, or -1 (errno). */
+ssize_t ckpt_read_full(int fd, void *buf, size_t n);
+/* Write all n bytes: 0, or -1 (errno). */
+int ckpt_write_full(int fd, const void *buf, size_t n);
+
+static inline uint64_t ckpt_align(uint64_t n)
+{
+	return (n + CKPT_RECORD_ALIGN - 1) & ~(uint64_t)(CKPT_RECORD_ALIGN - 1);
+}
+
+#endif /* CKPTIMG_H */
