@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Helpers of the guest test programs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tlib.h"
+
+static int passed, failed;
+
+static void __attribute__((constructor)) t_init(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+void t_pass(const char *name)
+{
+	printf("ok - %s\n", name);
+	passed++;
+}
+
+static void vfail(const char *name, const char *fmt, va_list ap)
+{
+	char reason[1024];
+
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	printf("not ok - %s: %s\n", name, reason);
+	failed++;
+}
+
+void t_fail(const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(name, fmt, ap);
+	va_end(ap);
+}
+
+int t_check(int cond, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cond) {
+		t_pass(name);
+		return 1;
+	}
+	va_start(ap, fmt);
+	vfail(name, fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+void t_skip(const char *name, const char *why)
+{
+	printf("ok - %s # SKIP %s\n", name, why);
+	passed++;
+}
+
+int t_done(void)
+{
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
+
+void t_bail(const char *what)
+{
+	printf("not ok - %s: %s\n", what, strerror(errno));
+	failed++;
+	exit(t_done());
+}
+
+static const char *errname(int e)
+{
+	const char *n = e ? strerrorname_np(e) : "0";
+
+	return n ? n : "?";
+}
+
+int t_check_errno(long ret, int err, int e, const char *name)
+{
+	if (ret == -1 && err == e) {
+		t_pass(name);
+		return 1;
+	}
+	if (ret == -1)
+		t_fail(name, "failed with %s (%s), expected %s", errname(err),
+		       strerror(err), errname(e));
+	else
+		t_fail(name, "returned %ld, expected -1 with %s", ret,
+		       errname(e));
+	return 0;
+}
+
+/* Files */
+
+const char *t_tmpdir(void)
+{
+	const char *d = getenv("TMPDIR");
+
+	return d && *d ? d : "/tmp";
+}
+
+int t_mkstemp(char *path, const char *tag)
+{
+	snprintf(path, PATH_MAX, "%s/%s.XXXXXX", t_tmpdir(), tag);
+	return mkostemp(path, O_CLOEXEC);
+}
+
+int t_file_with(const void *buf, size_t len, int flags, char *path)
+{
+	int fd = t_mkstemp(path, "img");
+
+	if (fd < 0)
+		return -1;
+	if (ckpt_write_full(fd, buf, len)) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return open(path, flags | O_CLOEXEC);
+}
+
+char *t_read_fd(int fd, size_t *len)
+{
+	size_t sz = 4096, n = 0;
+	char *buf = malloc(sz + 1);
+	ssize_t r;
+
+	if (!buf)
+		return NULL;
+	for (;;) {
+		if (n == sz) {
+			char *p = realloc(buf, 2 * sz + 1);
+
+			if (!p) {
+				free(buf);
+				return NULL;
+			}
+			buf = p;
+			sz *= 2;
+		}
+		r = read(fd, buf + n, sz - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			free(buf);
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		n += r;
+	}
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
+char *t_read_path(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *buf;
+
+	if (fd < 0)
+		return NULL;
+	buf = t_read_fd(fd, len);
+	close(fd);
+	return buf;
+}
+
+pid_t t_feed(int fd, const void *buf, size_t len)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0)
+		_exit(ckpt_write_full(fd, buf, len) ? 1 : 0);
+	return pid;
+}
+
+pid_t t_drain(int fd, const char *path)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		char buf[65536];
+		ssize_t n;
+		int out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (out < 0)
+			_exit(1);
+		while ((n = read(fd, buf, sizeof(buf))) != 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 || ckpt_write_full(out, buf, n))
+				_exit(1);
+		}
+		_exit(close(out) ? 1 : 0);
+	}
+	return pid;
+}
+
+int t_wait(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return -1;
+}
+
+/* The counting child */
+
+static volatile int loop_signals, loop_last_signal;
+
+static void loop_handler(int sig)
+{
+	loop_signals++;
+	loop_last_signal = sig;
+}
+
+static void __attribute__((noreturn))
+loop_child(volatile uint64_t *count, int ctl, int rep)
+{
+	struct sigaction sa = { .sa_handler = loop_handler };
+	struct t_loop_report r = { 0 };
+	int sig, i;
+
+	sigemptyset(&sa.sa_mask);
+	for (sig = 1; sig < 32; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &sa, NULL);
+	fcntl(ctl, F_SETFL, O_NONBLOCK);
+
+	for (;;) {
+		struct timespec ts = { 0, 200000 };
+		char c;
+		ssize_t n;
+
+		for (i = 0; i < 4096; i++)
+			(*count)++;
+		if (nanosleep(&ts, NULL) && errno == EINTR)
+			r.eintr++;
+		n = read(ctl, &c, 1);
+		if (n >= 0)
+			break;	/* stop request, or the parent went away */
+		if (errno != EAGAIN && errno != EINTR)
+			break;
+	}
+	r.count = *count;
+	r.signals = loop_signals;
+	r.last_signal = loop_last_signal;
+	_exit(ckpt_write_full(rep, &r, sizeof(r)) ? 2 : 0);
+}
+
+int t_loop_start(struct t_loop *l)
+{
+	int ctl[2], rep[2];
+
+	l->count = mmap(NULL, sizeof(*l->count), PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (l->count == MAP_FAILED)
+		return -1;
+	*l->count = 0;
+	if (pipe2(ctl, O_CLOEXEC) || pipe2(rep, O_CLOEXEC))
+		return -1;
+	fflush(NULL);
+	l->pid = fork();
+	if (l->pid < 0)
+		return -1;
+	if (l->pid == 0) {
+		close(ctl[1]);
+		close(rep[0]);
+		loop_child(l->count, ctl[0], rep[1]);
+	}
+	close(ctl[0]);
+	close(rep[1]);
+	l->ctl = ctl[1];
+	l->rep = rep[0];
+	/* Running once it has counted. */
+	return t_loop_advances(l, 0, 5000) ? 0 : -1;
+}
+
+int t_loop_advances(struct t_loop *l, uint64_t from, int ms)
+{
+	struct timespec ts = { 0, 1000000 };
+	int i;
+
+	for (i = 0; i < ms; i++) {
+		if (*l->count > from)
+			return 1;
+		nanosleep(&ts, NULL);
+	}
+	return *l->count > from;
+}
+
+int t_loop_stop(struct t_loop *l, struct t_loop_report *rep, int *status)
+{
+	ssize_t n;
+
+	memset(rep, 0, sizeof(*rep));
+	if (write(l->ctl, "x", 1) != 1)
+		return -1;
+	n = ckpt_read_full(l->rep, rep, sizeof(*rep));
+	while (waitpid(l->pid, status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	close(l->ctl);
+	close(l->rep);
+	munmap((void *)l->count, sizeof(*l->count));
+	l->pid = 0;
+	return n == sizeof(*rep) ? 0 : -1;
+}
+
+void t_loop_kill(struct t_loop *l)
+{
+	if (l->pid <= 0)
+		return;
+	kill(l->pid, SIGKILL);
+	waitpid(l->pid, NULL, 0);
+	close(l->ctl);
+	close(l->rep);
+	munmap((void *)l->count, sizeof(*l->count));
+	l->pid = 0;
+}
+
+/* Images */
+
+void t_scan_fd(int fd, struct t_image *im)
+{
+	struct ckpt_reader r;
+	struct ckpt_record rec;
+	int ret;
+
+	memset(im, 0, sizeof(*im));
+	ckpt_reader_init(&r, fd);
+	while ((ret = ckpt_next(&r, &rec)) > 0) {
+		if (im->nr < T_MAX_RECORDS) {
+			im->type[im->nr] = rec.type;
+			im->len[im->nr] = rec.len;
+			im->off[im->nr] = rec.off;
+		}
+		im->nr++;
+	}
+	im->complete = ret == 0;
+	im->err = r.err;
+	im->hdr = r.header;
+	im->tail = r.tail;
+	im->size = r.off;
+	ckpt_reader_release(&r);
+}
+
+void t_scan_path(const char *path, struct t_image *im)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		memset(im, 0, sizeof(*im));
+		snprintf(im->err.msg, sizeof(im->err.msg), "%s: %s", path,
+			 strerror(errno));
+		im->err.err = errno;
+		return;
+	}
+	t_scan_fd(fd, im);
+	close(fd);
+}
+
+int t_checkpoint_file(pid_t pid, unsigned long flags, char *path)
+{
+	int fd = t_mkstemp(path, "ckpt");
+	long ret;
+	int err;
+
+	if (fd < 0)
+		return -1;
+	ret = sys_checkpoint(pid, fd, flags, STDERR_FILENO);
+	err = errno;
+	close(fd);
+	if (ret < 0) {
+		unlink(path);
+		errno = err;
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers of the guest test programs: one "ok - NAME" or
+ * "not ok - NAME: REASON" line per test, a final "N passed, N failed"
+ * line, and the children the tests checkpoint.
+ */
+#ifndef TLIB_H
+#define TLIB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ckptimg.h"
+#include "ckptsys.h"
+
+/* Reporting */
+void t_pass(const char *name);
+void t_fail(const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Pass when cond holds, else fail with the formatted reason. */
+int t_check(int cond, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void t_skip(const char *name, const char *why);
+/* Print the summary line; the exit status of the program. */
+int t_done(void);
+/* Abort the program on a setup failure that makes further tests moot. */
+void t_bail(const char *what) __attribute__((noreturn));
+
+/* Expect a syscall result of -1 with errno e; describes the mismatch. */
+int t_check_errno(long ret, int err, int e, const char *name);
+
+/* Files */
+const char *t_tmpdir(void);
+/* Create a new temporary file; its path goes to path (PATH_MAX). */
+int t_mkstemp(char *path, const char *tag);
+/* Write buf to a new temporary file and reopen it with flags. */
+int t_file_with(const void *buf, size_t len, int flags, char *path);
+/* Read a whole fd from its current offset (pipes too); malloc'ed, NUL ended. */
+char *t_read_fd(int fd, size_t *len);
+char *t_read_path(const char *path, size_t *len);
+/* Fork a child that writes buf to fd, then closes it and exits. */
+pid_t t_feed(int fd, const void *buf, size_t len);
+/* Fork a child that copies fd to a new file until end of stream. */
+pid_t t_drain(int fd, const char *path);
+
+/*
+ * A child that counts in a loop until told to stop, recording signals it
+ * receives and EINTR from its nanosleep()s.
+ */
+struct t_loop_report {
+	uint64_t count;
+	int signals;	/* handled signals */
+	int last_signal;
+	int eintr;	/* nanosleep() calls that failed with EINTR */
+};
+
+struct t_loop {
+	pid_t pid;
+	volatile uint64_t *count;	/* shared with the child */
+	int ctl;			/* write end: stop request */
+	int rep;			/* read end: final report */
+};
+
+int t_loop_start(struct t_loop *l);
+/* Wait up to ms milliseconds for the counter to pass from. */
+int t_loop_advances(struct t_loop *l, uint64_t from, int ms);
+/* Stop the child, collect its report and exit status (waitpid's). */
+int t_loop_stop(struct t_loop *l, struct t_loop_report *rep, int *status);
+/* Kill and reap the child. */
+void t_loop_kill(struct t_loop *l);
+
+/* Wait for a child: its exit code, or 128+signal. */
+int t_wait(pid_t pid);
+
+/* An image read back through the library. */
+#define T_MAX_RECORDS 4096
+struct t_image {
+	int complete;			/* ended with a valid tail */
+	struct ckpt_err err;		/* why not */
+	struct ckpt_hdr_header hdr;
+	struct ckpt_hdr_tail tail;
+	size_t nr;
+	uint32_t type[T_MAX_RECORDS];
+	uint32_t len[T_MAX_RECORDS];
+	uint64_t off[T_MAX_RECORDS];
+	uint64_t size;			/* bytes read */
+};
+void t_scan_fd(int fd, struct t_image *im);
+void t_scan_path(const char *path, struct t_image *im);
+
+/* Checkpoint pid into a new temporary file; -1 with errno on failure. */
+int t_checkpoint_file(pid_t pid, unsigned long flags, char *path);
+
+#endif /* TLIB_H */

@@ -1,0 +1,477 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host unit tests of the image library and of ckptinfo on hand-made
+ * images.  Usage: test_ckptimg OUTDIR (where ckptinfo was built).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ckptimg.h"
+
+static int passed, failed;
+static const char *outdir;
+
+static void __attribute__((format(printf, 3, 4)))
+report(int ok, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ok) {
+		printf("ok - %s\n", name);
+		passed++;
+		return;
+	}
+	printf("not ok - %s: ", name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	failed++;
+}
+
+/* An image under construction. */
+struct img {
+	unsigned char buf[16384];
+	size_t len;
+	uint64_t nr;
+};
+
+static void add(struct img *im, const void *rec, uint32_t len)
+{
+	memcpy(im->buf + im->len, rec, len);
+	im->len = ckpt_align(im->len + len);
+	im->nr++;
+}
+
+static unsigned int page_shift(void)
+{
+	return __builtin_ctzl(sysconf(_SC_PAGESIZE));
+}
+
+static void add_header(struct img *im)
+{
+	struct ckpt_hdr_header h = { 0 };
+	struct utsname u;
+
+	uname(&u);
+	h.h.type = CKPT_HDR_HEADER;
+	h.h.len = sizeof(h);
+	h.magic = CKPT_MAGIC_HEAD;
+	h.version = CKPT_VERSION;
+	h.arch = ckpt_this_arch();
+	h.page_shift = page_shift();
+	h.flags = CHECKPOINT_SUBTREE;
+	h.time = time(NULL);
+	snprintf(h.release, sizeof(h.release), "%s", u.release);
+	snprintf(h.version_str, sizeof(h.version_str), "%s", u.version);
+	snprintf(h.machine, sizeof(h.machine), "%s", u.machine);
+	add(im, &h, sizeof(h));
+}
+
+static void add_tail(struct img *im)
+{
+	struct ckpt_hdr_tail t = { 0 };
+
+	t.h.type = CKPT_HDR_TAIL;
+	t.h.len = sizeof(t);
+	t.magic = CKPT_MAGIC_TAIL;
+	t.nr_records = im->nr;
+	t.size = im->len;
+	add(im, &t, sizeof(t));
+}
+
+static void add_error(struct img *im, int error, const char *msg)
+{
+	unsigned char rec[256] = { 0 };
+	struct ckpt_hdr_error *e = (void *)rec;
+	size_t n = strlen(msg) + 1;
+
+	e->h.type = CKPT_HDR_ERROR;
+	e->h.len = sizeof(*e) + n;
+	e->error = error;
+	memcpy(e->msg, msg, n);
+	add(im, rec, e->h.len);
+}
+
+static void good_image(struct img *im)
+{
+	memset(im, 0, sizeof(*im));
+	add_header(im);
+	add_tail(im);
+}
+
+/* Feed len bytes to fd in chunks of chunk bytes from a child, then close. */
+static pid_t feeder(int fd, const void *buf, size_t len, size_t chunk)
+{
+	pid_t pid = fork();
+	size_t off;
+
+	if (pid)
+		return pid;
+	for (off = 0; off < len; off += chunk) {
+		size_t n = len - off < chunk ? len - off : chunk;
+
+		if (ckpt_write_full(fd, (const char *)buf + off, n))
+			_exit(1);
+	}
+	_exit(0);
+}
+
+/*
+ * Read an image through the library from a pipe (or a socketpair with a
+ * chunked writer).  Returns 0 for a complete image, else -1 with *err.
+ */
+static int scan_chunked(const void *buf, size_t len, size_t chunk, int sock,
+			struct ckpt_err *err, uint64_t *nrec)
+{
+	struct ckpt_reader r;
+	struct ckpt_record rec;
+	int fds[2], ret;
+	pid_t pid;
+
+	if (sock ? socketpair(AF_UNIX, SOCK_STREAM, 0, fds) : pipe(fds)) {
+		perror("pipe");
+		exit(1);
+	}
+	pid = feeder(fds[1], buf, len, chunk);
+	close(fds[1]);
+
+	ckpt_reader_init(&r, fds[0]);
+	while ((ret = ckpt_next(&r, &rec)) > 0)
+		;
+	*err = r.err;
+	if (nrec)
+		*nrec = r.nr_records;
+	ckpt_reader_release(&r);
+	close(fds[0]);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return ret;
+}
+
+static int scan(const void *buf, size_t len, struct ckpt_err *err)
+{
+	return scan_chunked(buf, len, len ? len : 1, 0, err, NULL);
+}
+
+/* Expect the scan of buf to fail with errno e at offset off. */
+static void expect(const char *name, const void *buf, size_t len, int e,
+		   uint64_t off)
+{
+	struct ckpt_err err;
+	int ret = scan(buf, len, &err);
+
+	if (ret == 0) {
+		report(0, name, "image accepted, expected %s at 0x%llx",
+		       strerror(e), (unsigned long long)off);
+		return;
+	}
+	report(err.err == e && err.off == off, name,
+	       "got \"%s\" (%s) at 0x%llx, expected %s at 0x%llx", err.msg,
+	       strerror(err.err), (unsigned long long)err.off, strerror(e),
+	       (unsigned long long)off);
+}
+
+#define HDR(im)		((struct ckpt_hdr_header *)(im)->buf)
+#define TAIL_OFF	sizeof(struct ckpt_hdr_header)
+#define TAIL(im)	((struct ckpt_hdr_tail *)((im)->buf + TAIL_OFF))
+
+static void test_valid(void)
+{
+	struct ckpt_err err;
+	struct img im;
+	uint64_t nr = 0;
+
+	good_image(&im);
+	report(im.len == 288 && sizeof(struct ckpt_hdr_header) == 256 &&
+	       sizeof(struct ckpt_hdr_tail) == 32, "record sizes",
+	       "image %zu bytes, header %zu, tail %zu", im.len,
+	       sizeof(struct ckpt_hdr_header), sizeof(struct ckpt_hdr_tail));
+	report(scan_chunked(im.buf, im.len, im.len, 0, &err, &nr) == 0 &&
+	       nr == 2, "valid image through a pipe", "%s at 0x%llx (%llu records)",
+	       err.msg, (unsigned long long)err.off, (unsigned long long)nr);
+	report(scan_chunked(im.buf, im.len, 1, 1, &err, &nr) == 0 && nr == 2,
+	       "valid image, 1-byte writes to a socket", "%s at 0x%llx",
+	       err.msg, (unsigned long long)err.off);
+	report(scan_chunked(im.buf, im.len, 7, 0, &err, &nr) == 0 && nr == 2,
+	       "valid image, 7-byte writes to a pipe", "%s at 0x%llx",
+	       err.msg, (unsigned long long)err.off);
+}
+
+static void test_truncated(void)
+{
+	struct ckpt_err err;
+	struct img im;
+	size_t cut;
+	int bad = 0;
+
+	good_image(&im);
+	expect("empty image", im.buf, 0, ENODATA, 0);
+	for (cut = 1; cut < im.len && !bad; cut++) {
+		if (scan(im.buf, cut, &err) == 0 || err.err != ENODATA ||
+		    err.off != cut) {
+			report(0, "truncated at every offset",
+			       "cut at %zu: %s at 0x%llx", cut, err.msg,
+			       (unsigned long long)err.off);
+			bad = 1;
+		}
+	}
+	if (!bad)
+		report(1, "truncated at every offset", " ");
+}
+
+static void test_header(void)
+{
+	struct ckpt_err err;
+	struct img im;
+
+	good_image(&im);
+	HDR(&im)->magic ^= 1;
+	expect("header magic", im.buf, im.len, EBADMSG, 8);
+
+	good_image(&im);
+	HDR(&im)->version = CKPT_VERSION + 1;
+	expect("header version", im.buf, im.len, EPROTONOSUPPORT, 16);
+
+	good_image(&im);
+	HDR(&im)->reserved = 1;
+	expect("header reserved", im.buf, im.len, EBADMSG, 28);
+
+	good_image(&im);
+	memset(HDR(&im)->release, 'A', CKPT_UTS_LEN);
+	expect("release without NUL", im.buf, im.len, EBADMSG, 40);
+
+	good_image(&im);
+	memset(HDR(&im)->machine, 'A', CKPT_UTS_LEN);
+	expect("machine without NUL", im.buf, im.len, EBADMSG, 40 + 2 * 72);
+
+	good_image(&im);
+	HDR(&im)->h.len = 255;
+	expect("header len short", im.buf, im.len, EBADMSG, 4);
+	HDR(&im)->h.len = 264;
+	expect("header len long", im.buf, im.len, EBADMSG, 4);
+	HDR(&im)->h.len = 0xffffffff;
+	expect("header len 0xffffffff", im.buf, im.len, EBADMSG, 4);
+	HDR(&im)->h.len = 0;
+	expect("header len 0", im.buf, im.len, EBADMSG, 4);
+
+	good_image(&im);
+	HDR(&im)->h.type = CKPT_HDR_TAIL;
+	expect("tail first", im.buf, im.len, EBADMSG, 0);
+	HDR(&im)->h.type = 77;
+	expect("unknown type first", im.buf, im.len, EBADMSG, 0);
+
+	good_image(&im);
+	report(ckpt_header_runnable(HDR(&im), 0, &err) == 0, "runnable header",
+	       "%s", err.msg);
+	HDR(&im)->arch = 2;
+	report(ckpt_header_runnable(HDR(&im), 0, &err) < 0 &&
+	       err.err == ENOEXEC && err.off == 20, "foreign arch",
+	       "err %d at 0x%llx", err.err, (unsigned long long)err.off);
+	good_image(&im);
+	HDR(&im)->page_shift++;
+	report(ckpt_header_runnable(HDR(&im), 0, &err) < 0 &&
+	       err.err == ENOEXEC && err.off == 22, "foreign page_shift",
+	       "err %d at 0x%llx", err.err, (unsigned long long)err.off);
+}
+
+static void test_tail(void)
+{
+	struct img im;
+
+	good_image(&im);
+	TAIL(&im)->h.type = 77;
+	expect("unknown type for tail", im.buf, im.len, EBADMSG, TAIL_OFF);
+	TAIL(&im)->h.type = CKPT_HDR_HEADER;
+	expect("second header", im.buf, im.len, EBADMSG, TAIL_OFF);
+
+	good_image(&im);
+	TAIL(&im)->magic = 0;
+	expect("tail magic", im.buf, im.len, EBADMSG, TAIL_OFF + 8);
+
+	good_image(&im);
+	TAIL(&im)->nr_records++;
+	expect("tail nr_records high", im.buf, im.len, EBADMSG, TAIL_OFF + 16);
+	TAIL(&im)->nr_records = 0;
+	expect("tail nr_records 0", im.buf, im.len, EBADMSG, TAIL_OFF + 16);
+
+	good_image(&im);
+	TAIL(&im)->size += 8;
+	expect("tail size", im.buf, im.len, EBADMSG, TAIL_OFF + 24);
+
+	good_image(&im);
+	TAIL(&im)->h.len = 24;
+	expect("tail len short", im.buf, im.len, EBADMSG, TAIL_OFF + 4);
+	TAIL(&im)->h.len = 40;
+	expect("tail len long", im.buf, im.len, EBADMSG, TAIL_OFF + 4);
+
+	good_image(&im);
+	im.buf[im.len++] = 0;
+	expect("data after the tail", im.buf, im.len, EBADMSG, 288);
+}
+
+static void test_error_record(void)
+{
+	struct ckpt_reader r;
+	struct ckpt_record rec;
+	struct ckpt_hdr_error *e;
+	struct img im;
+	int fds[2], n = 0, ret;
+	pid_t pid;
+
+	memset(&im, 0, sizeof(im));
+	add_header(&im);
+	add_error(&im, -EIO, "boom");
+	expect("error record", im.buf, im.len, ECANCELED, TAIL_OFF);
+
+	/* The error record itself is returned before the failure. */
+	if (pipe(fds))
+		exit(1);
+	pid = feeder(fds[1], im.buf, im.len, im.len);
+	close(fds[1]);
+	ckpt_reader_init(&r, fds[0]);
+	while ((ret = ckpt_next(&r, &rec)) > 0)
+		n++;
+	report(ret < 0 && n == 2 && rec.type == CKPT_HDR_ERROR &&
+	       strstr(r.err.msg, "boom") && strstr(r.err.msg, "-5"),
+	       "error record returned", "ret %d n %d msg %s", ret, n,
+	       r.err.msg);
+	ckpt_reader_release(&r);
+	close(fds[0]);
+	waitpid(pid, NULL, 0);
+
+	e = (void *)(im.buf + TAIL_OFF);
+	e->reserved = 1;
+	expect("error reserved", im.buf, im.len, EBADMSG, TAIL_OFF + 12);
+	e->reserved = 0;
+	e->msg[4] = 'x';	/* len 21: "boomx", then padding */
+	expect("error message without NUL", im.buf, im.len, EBADMSG,
+	       TAIL_OFF + 16);
+	e->msg[4] = '\0';
+	e->msg[6] = 1;		/* padding byte at offset 22 of the record */
+	expect("nonzero padding", im.buf, im.len, EBADMSG, TAIL_OFF + 22);
+	e->msg[6] = 0;
+	e->h.len = 16;
+	expect("error len short", im.buf, im.len, EBADMSG, TAIL_OFF + 4);
+}
+
+/* Run ckptinfo with args, image on stdin; capture stdout+stderr. */
+static int run_ckptinfo(const char *const *args, const void *img, size_t len,
+			char *out, size_t outsz)
+{
+	char path[4096];
+	const char *argv[8];
+	int in[2], o[2], status, i;
+	size_t got = 0;
+	ssize_t n;
+	pid_t pid, fpid;
+
+	snprintf(path, sizeof(path), "%s/ckptinfo", outdir);
+	argv[0] = path;
+	for (i = 0; args[i] && i < 6; i++)
+		argv[i + 1] = args[i];
+	argv[i + 1] = NULL;
+
+	if (pipe(in) || pipe(o))
+		exit(1);
+	pid = fork();
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(o[1], 1);
+		dup2(o[1], 2);
+		close(in[0]);
+		close(in[1]);
+		close(o[0]);
+		close(o[1]);
+		execv(path, (char *const *)argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(o[1]);
+	fpid = feeder(in[1], img, len, len ? len : 1);
+	close(in[1]);
+	while (got < outsz - 1 && (n = read(o[0], out + got, outsz - 1 - got)) > 0)
+		got += n;
+	out[got] = '\0';
+	close(o[0]);
+	waitpid(pid, &status, 0);
+	kill(fpid, SIGKILL);
+	waitpid(fpid, NULL, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static void test_ckptinfo(void)
+{
+	static const char *const dash[] = { "-", NULL };
+	static const char *const vdash[] = { "-v", "-", NULL };
+	static const char *const none[] = { NULL };
+	static const char *const help[] = { "-h", NULL };
+	static const char *const missing[] = { "/nonexistent/image", NULL };
+	static char out[65536];
+	struct img im;
+	int rc;
+
+	good_image(&im);
+	rc = run_ckptinfo(dash, im.buf, im.len, out, sizeof(out));
+	report(rc == 0 && strstr(out, "0x00000000 header") &&
+	       strstr(out, "0x00000100 tail") &&
+	       strstr(out, "complete image: 2 records, 288 bytes"),
+	       "ckptinfo valid", "exit %d, output:\n%s", rc, out);
+
+	rc = run_ckptinfo(vdash, im.buf, im.len, out, sizeof(out));
+	report(rc == 0 && strstr(out, "43 4b 50 54 48 45 41 44"),
+	       "ckptinfo -v hexdump", "exit %d, output:\n%s", rc, out);
+
+	rc = run_ckptinfo(dash, im.buf, 100, out, sizeof(out));
+	report(rc == 1 && strstr(out, "ckptinfo: <stdin>: offset 0x64: "),
+	       "ckptinfo truncated", "exit %d, output:\n%s", rc, out);
+
+	TAIL(&im)->h.type = 77;
+	rc = run_ckptinfo(dash, im.buf, im.len, out, sizeof(out));
+	report(rc == 1 &&
+	       strstr(out, "offset 0x100: unknown record type 77\n") &&
+	       strstr(out, "0x00000000 header"),
+	       "ckptinfo unknown type", "exit %d, output:\n%s", rc, out);
+
+	rc = run_ckptinfo(none, NULL, 0, out, sizeof(out));
+	report(rc == 2 && strstr(out, "Usage:"), "ckptinfo no args",
+	       "exit %d, output:\n%s", rc, out);
+	rc = run_ckptinfo(help, NULL, 0, out, sizeof(out));
+	report(rc == 0 && strstr(out, "Usage: ckptinfo [-v] FILE") &&
+	       strstr(out, "Exit status"), "ckptinfo -h",
+	       "exit %d, output:\n%s", rc, out);
+	rc = run_ckptinfo(missing, NULL, 0, out, sizeof(out));
+	report(rc == 1 && strstr(out, "ckptinfo: /nonexistent/image: No such file or directory"),
+	       "ckptinfo missing file", "exit %d, output:\n%s", rc, out);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: test_ckptimg OUTDIR\n");
+		return 2;
+	}
+	outdir = argv[1];
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+
+	test_valid();
+	test_truncated();
+	test_header();
+	test_tail();
+	test_error_record();
+	test_ckptinfo();
+
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
