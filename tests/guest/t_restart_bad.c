@@ -1,0 +1,536 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * restart(2) on a valid image and on broken ones: every failure is the
+ * documented errno with a line on logfd that ends with "(error -N)".
+ *
+ * Each restart(2) runs in a child of its own, so that an image that does
+ * restore a task never takes over the test program.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tlib.h"
+
+/* Where restart(2) reads the image from. */
+enum src { SRC_FILE, SRC_PIPE, SRC_SOCK };
+
+/* How a restart child ended: 0, an errno, or -signal. */
+#define KILLED(sig) (-(sig))
+
+static unsigned char *base;	/* the image checkpoint(2) wrote */
+static size_t base_len;
+static struct t_image base_im;
+static size_t tail_off;
+
+static unsigned char *work;	/* the image under test */
+static size_t work_len;
+
+#define H ((struct ckpt_hdr_header *)work)
+#define T ((struct ckpt_hdr_tail *)(work + tail_off))
+
+static void reset(void)
+{
+	memset(work, 0, base_len + 4096);
+	memcpy(work, base, base_len);
+	work_len = base_len;
+}
+
+static const char *errname(int e)
+{
+	static char buf[32];
+	const char *n;
+
+	if (e == 0)
+		return "success";
+	if (e < 0) {
+		snprintf(buf, sizeof(buf), "killed by signal %d", -e);
+		return buf;
+	}
+	n = strerrorname_np(e);
+	return n ? n : "?";
+}
+
+/* A tmp file for the log: O_RDWR, read back after the child is done. */
+static int log_file(void)
+{
+	char path[PATH_MAX];
+	int fd = t_mkstemp(path, "log");
+
+	if (fd < 0)
+		t_bail("mkstemp");
+	unlink(path);
+	return fd;
+}
+
+/* Image fd for the child; *feeder is the writer of a pipe or socket. */
+static int image_fd(const void *buf, size_t len, enum src src, pid_t *feeder)
+{
+	char path[PATH_MAX];
+	int fds[2], fd;
+
+	*feeder = 0;
+	if (src == SRC_FILE) {
+		fd = t_file_with(buf, len, O_RDONLY, path);
+		if (fd < 0)
+			t_bail("image file");
+		unlink(path);
+		return fd;
+	}
+	if (src == SRC_SOCK ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) :
+			      pipe2(fds, O_CLOEXEC))
+		t_bail("pipe");
+	*feeder = t_feed(fds[1], buf, len);
+	close(fds[1]);
+	return fds[0];
+}
+
+/* Run restart(pid, imgfd, flags, logfd) in a child. */
+static int restart_child(int imgfd, pid_t pid, unsigned long flags, int logfd)
+{
+	pid_t child;
+	int status;
+
+	fflush(NULL);
+	child = fork();
+	if (child < 0)
+		t_bail("fork");
+	if (child == 0) {
+		long ret;
+
+		alarm(30);
+		ret = sys_restart(pid, imgfd, flags, logfd);
+		_exit(ret < 0 ? errno : 0);
+	}
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR)
+			t_bail("waitpid");
+	if (WIFSIGNALED(status))
+		return KILLED(WTERMSIG(status));
+	return WEXITSTATUS(status);
+}
+
+/*
+ * Restart from buf; returns the outcome, the log in *log (malloc'ed) when
+ * log is not NULL.
+ */
+static int try_restart(const void *buf, size_t len, enum src src,
+		       unsigned long flags, pid_t pid, char **log)
+{
+	int imgfd, logfd, rc;
+	pid_t feeder;
+
+	logfd = log_file();
+	imgfd = image_fd(buf, len, src, &feeder);
+	rc = restart_child(imgfd, pid, flags, logfd);
+	close(imgfd);
+	if (feeder) {
+		kill(feeder, SIGKILL);
+		t_wait(feeder);
+	}
+	if (log) {
+		lseek(logfd, 0, SEEK_SET);
+		*log = t_read_fd(logfd, NULL);
+	}
+	close(logfd);
+	return rc;
+}
+
+/*
+ * Why the log does not report error e (NULL when it does): at least one
+ * complete line, one ending with "(error -e)", naming word if given.
+ */
+static const char *log_problem(const char *log, int e, const char *word)
+{
+	static char why[512];
+	char tag[32];
+	const char *p;
+	size_t n;
+
+	if (!log || !*log)
+		return "nothing on logfd";
+	n = strlen(log);
+	if (log[n - 1] != '\n') {
+		snprintf(why, sizeof(why), "log does not end with a newline: \"%.200s\"", log);
+		return why;
+	}
+	snprintf(tag, sizeof(tag), "(error -%d)\n", e);
+	if (!strstr(log, tag)) {
+		snprintf(why, sizeof(why), "no line ends with \"(error -%d)\": \"%.200s\"",
+			 e, log);
+		return why;
+	}
+	if (word) {
+		for (p = log; *p; p = strchr(p, '\n') + 1) {
+			const char *end = strchr(p, '\n');
+
+			if (strstr(p, tag) && memmem(p, end - p, word, strlen(word)))
+				return NULL;
+		}
+		snprintf(why, sizeof(why), "no error line names the %s: \"%.200s\"",
+			 word, log);
+		return why;
+	}
+	return NULL;
+}
+
+/*
+ * Restart the work image (as a file) and expect error e with a log line
+ * naming word (NULL: any line).
+ */
+static void expect_src(const char *name, enum src src, int e, const char *word)
+{
+	char *log = NULL;
+	const char *why;
+	int rc;
+
+	rc = try_restart(work, work_len, src, RESTART_TASKSELF, 0, &log);
+	if (rc != e) {
+		t_fail(name, "got %s, expected %s; log: \"%.200s\"", errname(rc),
+		       errname(e), log ? log : "");
+	} else if (e && (why = log_problem(log, e, word))) {
+		t_fail(name, "%s", why);
+	} else {
+		t_pass(name);
+	}
+	free(log);
+}
+
+static void expect(const char *name, int e, const char *word)
+{
+	expect_src(name, SRC_FILE, e, word);
+}
+
+static void test_valid(void)
+{
+	reset();
+	expect("valid image from a file", 0, NULL);
+	expect_src("valid image from a pipe", SRC_PIPE, 0, NULL);
+	expect_src("valid image from a socket", SRC_SOCK, 0, NULL);
+
+	work_len = 0;
+	expect("empty file: ENODATA", ENODATA, NULL);
+	expect_src("empty pipe: ENODATA", SRC_PIPE, ENODATA, NULL);
+}
+
+/* One truncation; NULL when it fails as it should. */
+static const char *truncated(size_t cut, enum src src)
+{
+	static char why[600];
+	const char *p = NULL;
+	char *log = NULL;
+	int rc;
+
+	rc = try_restart(base, cut, src, RESTART_TASKSELF, 0, &log);
+	if (rc != ENODATA)
+		snprintf(why, sizeof(why), "cut at %zu: got %s, expected ENODATA; log: \"%.200s\"",
+			 cut, errname(rc), log ? log : "");
+	else if ((p = log_problem(log, ENODATA, NULL)))
+		snprintf(why, sizeof(why), "cut at %zu: %s", cut, p);
+	free(log);
+	return rc != ENODATA || p ? why : NULL;
+}
+
+/* Cut [from, to) at every byte (every 8th and the ends when long). */
+static void truncate_range(const char *name, size_t from, size_t to)
+{
+	size_t step = to - from > 4096 ? 8 : 1, cut, n = 0;
+	const char *why = NULL;
+
+	for (cut = from; cut < to && !why; cut += step, n++)
+		why = truncated(cut, SRC_FILE);
+	if (!why && to > from + 1)
+		why = truncated(to - 1, SRC_FILE);
+	if (why)
+		t_fail(name, "%s", why);
+	else
+		t_pass(name);
+}
+
+static void test_truncated(void)
+{
+	char name[128];
+	const char *why;
+	size_t i, end;
+
+	for (i = 0; i < base_im.nr; i++) {
+		const char *type = ckpt_type_name(base_im.type[i]);
+
+		end = i + 1 < base_im.nr ? base_im.off[i + 1] : base_len;
+		snprintf(name, sizeof(name), "truncated inside record %zu (%s): ENODATA",
+			 i, type ? type : "?");
+		truncate_range(name, i ? base_im.off[i] + 1 : 1, end);
+		if (i + 1 < base_im.nr) {
+			snprintf(name, sizeof(name), "truncated after record %zu (%s): ENODATA",
+				 i, type ? type : "?");
+			why = truncated(end, SRC_FILE);
+			t_check(!why, name, "%s", why);
+		}
+	}
+	why = truncated(100, SRC_PIPE);
+	t_check(!why, "truncated image from a pipe: ENODATA", "%s", why);
+	why = truncated(tail_off, SRC_SOCK);
+	t_check(!why, "truncated image from a socket: ENODATA", "%s", why);
+}
+
+static void test_header(void)
+{
+	reset();
+	H->magic ^= 0x100;
+	expect("header magic: EBADMSG", EBADMSG, "header");
+
+	reset();
+	H->version = CKPT_VERSION + 1;
+	expect("header version + 1: EPROTONOSUPPORT", EPROTONOSUPPORT, "header");
+	H->version = 0;
+	expect("header version 0: EPROTONOSUPPORT", EPROTONOSUPPORT, "header");
+
+	reset();
+	H->arch = CKPT_ARCH_X86_64 + 1;
+	expect("header arch + 1: ENOEXEC", ENOEXEC, "header");
+	H->arch = 0;
+	expect("header arch 0: ENOEXEC", ENOEXEC, "header");
+
+	reset();
+	H->page_shift++;
+	expect("header page_shift + 1: ENOEXEC", ENOEXEC, "header");
+	H->page_shift = 0;
+	expect("header page_shift 0: ENOEXEC", ENOEXEC, "header");
+
+	reset();
+	H->reserved = 1;
+	expect("header reserved: EBADMSG", EBADMSG, "header");
+
+	reset();
+	memset(H->release, 'A', sizeof(H->release));
+	expect("release without NUL: EBADMSG", EBADMSG, "header");
+	reset();
+	memset(H->version_str, 'A', sizeof(H->version_str));
+	expect("version_str without NUL: EBADMSG", EBADMSG, "header");
+	reset();
+	memset(H->machine, 'A', sizeof(H->machine));
+	expect("machine without NUL: EBADMSG", EBADMSG, "header");
+
+	reset();
+	H->h.len = sizeof(*H) - 8;
+	expect("header len short: EBADMSG", EBADMSG, "header");
+	H->h.len = sizeof(*H) - 1;
+	expect("header len short by 1: EBADMSG", EBADMSG, "header");
+	H->h.len = sizeof(*H) + 8;
+	expect("header len long: EBADMSG", EBADMSG, "header");
+	H->h.len = 0;
+	expect("header len 0: EBADMSG", EBADMSG, "header");
+	H->h.len = sizeof(struct ckpt_hdr);
+	expect("header len 8: EBADMSG", EBADMSG, "header");
+	H->h.len = 0xffffffff;
+	expect("header len 0xffffffff: EBADMSG", EBADMSG, "header");
+
+	reset();
+	H->h.type = CKPT_HDR_TAIL;
+	expect("tail type first: EBADMSG", EBADMSG, NULL);
+	H->h.type = 77;
+	expect("unknown type first: EBADMSG", EBADMSG, NULL);
+}
+
+static void test_tail(void)
+{
+	reset();
+	T->h.type = 77;
+	expect("unknown record type instead of the tail: EBADMSG", EBADMSG, NULL);
+	T->h.type = CKPT_HDR_HEADER;
+	expect("header type instead of the tail: EBADMSG", EBADMSG, NULL);
+
+	reset();
+	T->magic ^= 1;
+	expect("tail magic: EBADMSG", EBADMSG, "tail");
+
+	reset();
+	T->h.len = sizeof(*T) - 8;
+	expect("tail len short: EBADMSG", EBADMSG, "tail");
+	T->h.len = sizeof(*T) + 8;
+	expect("tail len long: EBADMSG", EBADMSG, "tail");
+	T->h.len = 0xffffffff;
+	expect("tail len 0xffffffff: EBADMSG", EBADMSG, "tail");
+
+	reset();
+	T->nr_records++;
+	expect("tail nr_records + 1: EBADMSG", EBADMSG, "tail");
+	T->nr_records -= 2;
+	expect("tail nr_records - 1: EBADMSG", EBADMSG, "tail");
+
+	reset();
+	T->size += 8;
+	expect("tail size + 8: EBADMSG", EBADMSG, "tail");
+	T->size -= 16;
+	expect("tail size - 8: EBADMSG", EBADMSG, "tail");
+}
+
+/* Replace the tail with an error record carrying msg (len bytes of it). */
+static struct ckpt_hdr_error *error_record(const char *msg, size_t len)
+{
+	struct ckpt_hdr_error *e = (void *)(work + tail_off);
+
+	reset();
+	memset(work + tail_off, 0, base_len + 4096 - tail_off);
+	e->h.type = CKPT_HDR_ERROR;
+	e->h.len = sizeof(*e) + len;
+	e->error = -EIO;
+	memcpy(e->msg, msg, len);
+	work_len = tail_off + ckpt_align(e->h.len);
+	return e;
+}
+
+static void test_error_record(void)
+{
+	struct ckpt_hdr_error *e;
+
+	error_record("checkpoint failed here", 23);
+	expect("error record instead of the tail: ECANCELED", ECANCELED, NULL);
+
+	e = error_record("boom", 5);	/* len 21: 3 bytes of padding */
+	e->reserved = 7;
+	expect("error record reserved: EBADMSG", EBADMSG, NULL);
+
+	error_record("boomx", 5);
+	expect("error message without NUL: EBADMSG", EBADMSG, NULL);
+
+	e = error_record("boom", 5);
+	e->msg[6] = 1;
+	expect("nonzero padding: EBADMSG", EBADMSG, NULL);
+}
+
+static void expect_args(const char *name, int imgfd, pid_t pid,
+			unsigned long flags, int logfd, int e, int want_log)
+{
+	char *log = NULL;
+	const char *why;
+	int lfd = logfd, rc;
+
+	if (want_log)
+		lfd = log_file();
+	if (imgfd >= 0)
+		lseek(imgfd, 0, SEEK_SET);
+	rc = restart_child(imgfd, pid, flags, lfd);
+	if (want_log) {
+		lseek(lfd, 0, SEEK_SET);
+		log = t_read_fd(lfd, NULL);
+		close(lfd);
+	}
+	if (rc != e)
+		t_fail(name, "got %s, expected %s", errname(rc), errname(e));
+	else if (want_log && (why = log_problem(log, e, NULL)))
+		t_fail(name, "%s", why);
+	else
+		t_pass(name);
+	free(log);
+}
+
+static void test_args(void)
+{
+	char path[PATH_MAX], wpath[PATH_MAX];
+	int fd, wfd, rdlog, closed, lp[2];
+	char *log;
+	const char *why;
+	pid_t feeder;
+
+	reset();
+	fd = t_file_with(base, base_len, O_RDONLY, path);
+	wfd = t_file_with(base, base_len, O_WRONLY, wpath);
+	if (fd < 0 || wfd < 0)
+		t_bail("image file");
+	rdlog = open(path, O_RDONLY | O_CLOEXEC);
+	closed = dup(fd);
+	close(closed);
+
+	expect_args("flags 2: EINVAL", fd, 0, 2, -1, EINVAL, 0);
+	expect_args("flags ~0: EINVAL", fd, 0, ~0UL, -1, EINVAL, 0);
+	expect_args("TASKSELF with pid 1: EINVAL", fd, 1, RESTART_TASKSELF, -1,
+		    EINVAL, 0);
+	expect_args("TASKSELF with own pid: EINVAL", fd, getpid(),
+		    RESTART_TASKSELF, -1, EINVAL, 0);
+	expect_args("coordinated restart: EOPNOTSUPP", fd, 0, 0, -1,
+		    EOPNOTSUPP, 1);
+	expect_args("fd -1: EBADF", -1, 0, RESTART_TASKSELF, -1, EBADF, 0);
+	expect_args("closed fd: EBADF", closed, 0, RESTART_TASKSELF, -1, EBADF, 0);
+	expect_args("write-only fd: EBADF", wfd, 0, RESTART_TASKSELF, -1, EBADF, 0);
+	expect_args("closed logfd: EBADF", fd, 0, RESTART_TASKSELF, closed,
+		    EBADF, 0);
+	expect_args("read-only logfd: EBADF", fd, 0, RESTART_TASKSELF, rdlog,
+		    EBADF, 0);
+	expect_args("logfd -1", fd, 0, RESTART_TASKSELF, -1, 0, 0);
+
+	/* A bad image with no log still fails the same way. */
+	reset();
+	H->magic = 0;
+	close(fd);
+	fd = t_file_with(work, work_len, O_RDONLY, path);
+	expect_args("bad image, logfd -1: EBADMSG", fd, 0, RESTART_TASKSELF, -1,
+		    EBADMSG, 0);
+
+	/* The log through a pipe. */
+	if (pipe2(lp, O_CLOEXEC))
+		t_bail("pipe");
+	close(fd);
+	fd = image_fd(work, work_len, SRC_PIPE, &feeder);
+	expect_args("bad image, logfd a pipe: EBADMSG", fd, 0, RESTART_TASKSELF,
+		    lp[1], EBADMSG, 0);
+	close(lp[1]);
+	log = t_read_fd(lp[0], NULL);
+	why = log_problem(log, EBADMSG, "header");
+	t_check(!why, "log through a pipe", "%s", why);
+	free(log);
+	close(lp[0]);
+	t_wait(feeder);
+
+	close(fd);
+	close(wfd);
+	close(rdlog);
+	unlink(path);
+	unlink(wpath);
+}
+
+int main(void)
+{
+	char path[PATH_MAX];
+	struct t_loop loop;
+	size_t len;
+
+	if (t_loop_start(&loop))
+		t_bail("starting the counting child");
+	if (t_checkpoint_file(loop.pid, CHECKPOINT_SUBTREE, path))
+		t_bail("checkpoint of the counting child");
+	t_loop_kill(&loop);
+	base = (unsigned char *)t_read_path(path, &len);
+	if (!base)
+		t_bail("reading the image");
+	base_len = len;
+	t_scan_path(path, &base_im);
+	unlink(path);
+	if (!base_im.complete || base_im.nr < 2 || base_im.nr > T_MAX_RECORDS) {
+		printf("not ok - image from checkpoint(2): offset 0x%llx: %s\n",
+		       (unsigned long long)base_im.err.off, base_im.err.msg);
+		return 1;
+	}
+	tail_off = base_im.off[base_im.nr - 1];
+	work = malloc(base_len + 4096);
+	if (!work)
+		t_bail("malloc");
+
+	test_valid();
+	test_truncated();
+	test_header();
+	test_tail();
+	test_error_record();
+	test_args();
+
+	free(work);
+	free(base);
+	return t_done();
+}
