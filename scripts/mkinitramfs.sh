@@ -1,0 +1,66 @@
+#!/bin/bash
+# Build the guest initramfs $LCR_BUILD/initramfs.cpio.gz (cpio newc, gzip):
+# busybox-static with applet links, /init (scripts/guest-init.sh), users
+# root and user (1000:1000), the userland from $LCR_BUILD/userspace
+# (checkpoint, restart, ckptinfo -> /bin) and the guest tests from
+# $LCR_BUILD/tests (t_* -> /tests) plus tests/guest/*.sh (-> /tests).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+BUSYBOX=${BUSYBOX:-/bin/busybox}
+out=$LCR_BUILD/initramfs.cpio.gz
+root=$LCR_BUILD/initramfs-root
+[ -x "$BUSYBOX" ] || die "$BUSYBOX missing: run scripts/setup.sh (busybox-static)"
+file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' ||
+	ldd "$BUSYBOX" 2>&1 | grep -q 'not a dynamic' || warn "$BUSYBOX may not be static"
+
+rm -rf "$root"
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,etc,root,home/user,tests,var/tmp,run}
+chmod 1777 "$root/tmp" "$root/var/tmp"
+chmod 700 "$root/root"
+install -m 755 "$BUSYBOX" "$root/bin/busybox"
+"$BUSYBOX" --list-full | while read -r a; do
+	[ -e "$root/$a" ] || ln -s /bin/busybox "$root/$a"
+done
+install -m 755 "$LCR_REPO/scripts/guest-init.sh" "$root/init"
+cat >"$root/etc/passwd" <<'PW'
+root:x:0:0:root:/root:/bin/sh
+user:x:1000:1000:unprivileged test user:/home/user:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+PW
+cat >"$root/etc/group" <<'GR'
+root:x:0:
+tty:x:5:
+user:x:1000:
+nogroup:x:65534:
+GR
+echo linuxcr >"$root/etc/hostname"
+printf '127.0.0.1 localhost linuxcr\n' >"$root/etc/hosts"
+
+if [ "$(id -u)" = 0 ]; then
+	mknod -m 600 "$root/dev/console" c 5 1
+	mknod -m 666 "$root/dev/null" c 1 3
+fi
+
+nuser=0 ntest=0
+for b in checkpoint restart ckptinfo; do
+	if [ -x "$LCR_BUILD/userspace/$b" ]; then
+		install -m 755 "$LCR_BUILD/userspace/$b" "$root/bin/$b"
+		nuser=$((nuser + 1))
+	fi
+done
+for t in "$LCR_BUILD"/tests/t_*; do
+	[ -f "$t" ] && [ -x "$t" ] || continue
+	case $t in *.o | *.d) continue ;; esac
+	install -m 755 "$t" "$root/tests/"
+	ntest=$((ntest + 1))
+done
+for s in "$LCR_REPO"/tests/guest/*.sh; do
+	[ -f "$s" ] || continue
+	install -m 755 "$s" "$root/tests/"
+done
+
+(cd "$root" && find . -mindepth 1 | LC_ALL=C sort |
+	cpio --quiet -o -H newc -R 0:0 --reproducible) | gzip -n -6 >"$out.tmp"
+mv "$out.tmp" "$out"
+msg "$out: $(du -h "$out" | cut -f1), $nuser userland tool(s), $ntest test program(s), $(ls "$LCR_REPO"/tests/guest/*.sh 2>/dev/null | wc -l) script(s)"
