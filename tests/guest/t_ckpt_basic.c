@@ -184,7 +184,7 @@ static void test_stream(int sock, const char *ref)
 	if (sock ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) :
 		   pipe2(fds, O_CLOEXEC))
 		t_bail("pipe");
-	pid = t_drain(fds[0], path);
+	pid = t_drain(fds[0], fds[1], path);
 	close(fds[0]);
 	ret = sys_checkpoint(loop.pid, fds[1], CHECKPOINT_SUBTREE, 2);
 	t_check(ret == 0, name, "%s", strerror(errno));

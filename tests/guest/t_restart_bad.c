@@ -481,13 +481,14 @@ static void test_args(void)
 	fd = image_fd(work, work_len, SRC_PIPE, &feeder);
 	expect_args("bad image, logfd a pipe: EBADMSG", fd, 0, RESTART_TASKSELF,
 		    lp[1], EBADMSG, 0);
+	kill(feeder, SIGKILL);	/* it holds lp[1] too */
+	t_wait(feeder);
 	close(lp[1]);
 	log = t_read_fd(lp[0], NULL);
 	why = log_problem(log, EBADMSG, "header");
 	t_check(!why, "log through a pipe", "%s", why);
 	free(log);
 	close(lp[0]);
-	t_wait(feeder);
 
 	close(fd);
 	close(wfd);

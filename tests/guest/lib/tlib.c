@@ -192,7 +192,7 @@ pid_t t_feed(int fd, const void *buf, size_t len)
 	return pid;
 }
 
-pid_t t_drain(int fd, const char *path)
+pid_t t_drain(int fd, int other_end, const char *path)
 {
 	pid_t pid;
 
@@ -203,6 +203,7 @@ pid_t t_drain(int fd, const char *path)
 		ssize_t n;
 		int out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
+		close(other_end);
 		if (out < 0)
 			_exit(1);
 		while ((n = read(fd, buf, sizeof(buf))) != 0) {

@@ -41,8 +41,11 @@ char *t_read_fd(int fd, size_t *len);
 char *t_read_path(const char *path, size_t *len);
 /* Fork a child that writes buf to fd, then closes it and exits. */
 pid_t t_feed(int fd, const void *buf, size_t len);
-/* Fork a child that copies fd to a new file until end of stream. */
-pid_t t_drain(int fd, const char *path);
+/*
+ * Fork a child that copies fd to a new file until end of stream; it closes
+ * other_end (the writer's end of the pipe) first.
+ */
+pid_t t_drain(int fd, int other_end, const char *path);
 
 /*
  * A child that counts in a loop until told to stop, recording signals it
