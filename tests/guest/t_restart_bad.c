@@ -6,6 +6,7 @@
  * Each restart(2) runs in a child of its own, so that an image that does
  * restore a task never takes over the test program.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -168,10 +169,17 @@ static const char *log_problem(const char *log, int e, const char *word)
 		return why;
 	}
 	if (word) {
+		/* The line with the errno names the record, in any case. */
 		for (p = log; *p; p = strchr(p, '\n') + 1) {
-			const char *end = strchr(p, '\n');
+			size_t len = strchr(p, '\n') - p + 1;
+			char *line = strndup(p, len), *c;
+			int found;
 
-			if (strstr(p, tag) && memmem(p, end - p, word, strlen(word)))
+			for (c = line; *c; c++)
+				*c = tolower((unsigned char)*c);
+			found = strstr(line, tag) && strstr(line, word);
+			free(line);
+			if (found)
 				return NULL;
 		}
 		snprintf(why, sizeof(why), "no error line names the %s: \"%.200s\"",
