@@ -44,8 +44,8 @@ apply_series() {
 }
 
 setup_identity() {
-	git_tree config user.name >/dev/null || git_tree config user.name "linux-cr"
-	git_tree config user.email >/dev/null || git_tree config user.email "linux-cr@localhost"
+	git_tree config --local user.name >/dev/null || git_tree config user.name "linux-cr"
+	git_tree config --local user.email >/dev/null || git_tree config user.email "linux-cr@localhost"
 	git_tree config gc.auto 0
 	git_tree config am.threeWay true
 }
