@@ -481,6 +481,7 @@ static int next(struct ckpt_reader *r, struct ckpt_record *rec)
 	const struct ckpt_rec_type *rt;
 	struct ckpt_hdr h;
 	uint64_t off = r->off;
+	char what[64];
 	ssize_t got;
 
 	got = ckpt_read_full(r->fd, &h, sizeof(h));
@@ -505,14 +506,9 @@ static int next(struct ckpt_reader *r, struct ckpt_record *rec)
 	if (grow(r, h.len))
 		return -1;
 	memcpy(r->buf, &h, sizeof(h));
-	{
-		char what[64];
-
-		snprintf(what, sizeof(what), "%s record", rt->name);
-		if (need(r, r->buf + sizeof(h), h.len - sizeof(h), what, off))
-			return -1;
-	}
-	if (read_padding(r, rt, off, h.len))
+	snprintf(what, sizeof(what), "%s record", rt->name);
+	if (need(r, r->buf + sizeof(h), h.len - sizeof(h), what, off) ||
+	    read_padding(r, rt, off, h.len))
 		return -1;
 
 	rec->off = off;

@@ -443,6 +443,15 @@ static void test_ckptinfo(void)
 	       strstr(out, "0x00000000 header"),
 	       "ckptinfo unknown type", "exit %d, output:\n%s", rc, out);
 
+	memset(&im, 0, sizeof(im));
+	add_header(&im);
+	add_error(&im, -EIO, "boom");
+	rc = run_ckptinfo(dash, im.buf, im.len, out, sizeof(out));
+	report(rc == 1 && strstr(out, "0x00000100 error      len 21\n") &&
+	       strstr(out, "error        -5 (Input/output error)") &&
+	       strstr(out, "offset 0x100: image ends with an error record: checkpoint failed: boom (error -5)"),
+	       "ckptinfo on an error record", "exit %d, output:\n%s", rc, out);
+
 	rc = run_ckptinfo(none, NULL, 0, out, sizeof(out));
 	report(rc == 2 && strstr(out, "Usage:"), "ckptinfo no args",
 	       "exit %d, output:\n%s", rc, out);
