@@ -9,6 +9,9 @@ set -uo pipefail
 cp=$LCR_TREE/scripts/checkpatch.pl
 [ -f "$cp" ] || die "no $cp: run scripts/tree.sh"
 logdir=$LCR_LOGS/checkpatch
+# checkpatch.pl runs scripts/spdxcheck.py (python3-ply, python3-git from
+# apt): prefer Debian's python3 over any other python3 found first in PATH.
+export PATH=/usr/bin:$PATH
 mkdir -p "$logdir"
 pass=0 fail=0
 while read -r p; do
@@ -17,6 +20,9 @@ while read -r p; do
 	log=$logdir/${name%.patch}.log
 	(cd "$LCR_TREE" && perl scripts/checkpatch.pl --strict --color=never --showfile "$p") >"$log" 2>&1
 	total=$(grep -E '^total: [0-9]+ errors, [0-9]+ warnings' "$log" | tail -n1)
+	if grep -q 'ModuleNotFoundError' "$log"; then
+		warn "spdxcheck.py could not run (python3-ply/python3-git missing?): SPDX tags not checked for $name"
+	fi
 	if [ -n "$total" ] && grep -qE '^total: 0 errors, 0 warnings(, 0 checks)?,' "$log"; then
 		echo "ok - $name"
 		pass=$((pass + 1))

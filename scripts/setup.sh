@@ -6,7 +6,7 @@ set -euo pipefail
 
 PKGS=(linux-source-6.12 qemu-system-x86 busybox-static ccache flex bison bc
       libelf-dev libssl-dev cpio xz-utils kmod python3 dwarves git make gcc
-      perl libc6-dev gzip)
+      perl libc6-dev gzip python3-ply python3-git)
 
 missing=()
 for p in "${PKGS[@]}"; do
