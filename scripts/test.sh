@@ -28,9 +28,10 @@ want_stage() {
 	[[ " ${LCR_SKIP:-} " != *" $s "* ]]
 }
 
-# stage NAME COUNTS(yes|no) DEPS CMD...: run CMD with output in the stage
-# log; COUNTS=yes parses the last "N passed, N failed" line (or kunit.py's
-# summary). A failed stage without counts adds 1 failure.
+# stage NAME COUNTS(yes|guest|no) DEPS CMD...: run CMD with output in the
+# stage log; COUNTS=yes takes the last "N passed, N failed" line of the log,
+# COUNTS=guest the last one before the guest's LINUXCR-EXIT marker. A failed
+# stage without counts (or whose counts show no failure) adds 1 failure.
 stage() {
 	local name=$1 counts=$2 deps=$3; shift 3
 	local log=$logdir/$name.log d rc t0 el p=0 f=0 line note=
@@ -52,8 +53,18 @@ stage() {
 	"$@" >"$log" 2>&1 </dev/null
 	rc=$?
 	el=$(($(lcr_now) - t0))
-	if [ "$counts" = yes ]; then
-		line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n1)
+	if [ "$counts" != no ]; then
+		if [ "$counts" = guest ]; then
+			# Only run-all's total, printed just before the exit marker,
+			# counts; a guest that died before it counts as 1 failure.
+			line=
+			if grep -q '^LINUXCR-EXIT: ' "$log"; then
+				line=$(sed -n '/^LINUXCR-EXIT: /q; p' "$log" |
+					grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n1)
+			fi
+		else
+			line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n1)
+		fi
 		if [ -n "$line" ]; then
 			p=${line%% passed*}; f=${line#*passed, }; f=${f%% failed*}
 		fi
@@ -71,7 +82,7 @@ stage() {
 		printf '    FAILED (status %s), last lines of %s:\n' "$rc" "$log"
 		tail -n 30 "$log" | sed 's/^/    | /'
 	fi
-	if [ "$counts" = yes ]; then
+	if [ "$counts" != no ]; then
 		printf '    %s: %s passed, %s failed%s, %ss\n' "$name" "$p" "$f" "$note" "$el"
 		summary+=("$(printf '%-14s %-8s %5ss  %s passed, %s failed%s' "$name" "${status[$name]}" "$el" "$p" "$f" "$note")")
 	else
@@ -112,10 +123,10 @@ stage kernel      no  "tree"     "$S/build-kernel.sh" qemu
 stage userland    no  "kernel"   build_userland
 stage host-unit   yes "userland" userland_check
 stage initramfs   no  "tree"     "$S/mkinitramfs.sh"
-stage guest       yes "kernel initramfs" "$S/guest.sh" --timeout "${LCR_GUEST_TIMEOUT:-1200}" \
+stage guest       guest "kernel initramfs" "$S/guest.sh" --timeout "${LCR_GUEST_TIMEOUT:-1200}" \
 	"LCR_TEST_TIMEOUT=$tt /tests/run-all.sh"
 stage kernel-debug no "tree"     "$S/build-kernel.sh" debug
-stage guest-debug yes "kernel-debug initramfs" "$S/guest.sh" --debug --timeout "${LCR_GUEST_DEBUG_TIMEOUT:-2400}" \
+stage guest-debug guest "kernel-debug initramfs" "$S/guest.sh" --debug --timeout "${LCR_GUEST_DEBUG_TIMEOUT:-2400}" \
 	"LCR_TEST_TIMEOUT=$((tt * 5)) /tests/run-all.sh"
 stage kunit       yes "tree"     "$S/kunit.sh"
 stage checkpatch  yes "tree"     "$S/checkpatch.sh"
