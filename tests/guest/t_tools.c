@@ -199,6 +199,34 @@ static void test_checkpoint(void)
 	unlink(path);
 }
 
+/* Images are not written to or read from a terminal. */
+static void test_terminal(void)
+{
+	const char *name = "checkpoint to a terminal: exit 2";
+	int master, slave;
+	struct run r;
+
+	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0 || grantpt(master) || unlockpt(master)) {
+		t_skip(name, "no pseudo-terminals");
+		t_skip("restart from a terminal: exit 2", "no pseudo-terminals");
+		return;
+	}
+	slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0)
+		t_bail("opening the pty");
+
+	r.rc = t_wait(spawn((const char *const[]){ "checkpoint", pidstr, NULL },
+			    0, slave, 2));
+	t_check(r.rc == 2, name, "exit %d", r.rc);
+	run(&r, slave, (const char *const[]){ "restart", NULL });
+	check_run(&r, 2, NULL, "refusing to read an image from a terminal",
+		  "restart from a terminal: exit 2");
+	run_free(&r);
+	close(slave);
+	close(master);
+}
+
 static void test_kill(void)
 {
 	char path[PATH_MAX], pid_s[32];
@@ -376,6 +404,7 @@ int main(void)
 	test_ckptinfo();
 	test_pipelines();
 	test_restart();
+	test_terminal();
 	test_kill();
 
 	t_loop_kill(&loop);
