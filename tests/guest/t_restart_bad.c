@@ -6,7 +6,6 @@
  * Each restart(2) runs in a child of its own, so that an image that does
  * restore a task never takes over the test program.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -22,9 +21,6 @@
 
 /* Where restart(2) reads the image from. */
 enum src { SRC_FILE, SRC_PIPE, SRC_SOCK };
-
-/* How a restart child ended: 0, an errno, or -signal. */
-#define KILLED(sig) (-(sig))
 
 static unsigned char *base;	/* the image checkpoint(2) wrote */
 static size_t base_len;
@@ -42,33 +38,6 @@ static void reset(void)
 	memset(work, 0, base_len + 4096);
 	memcpy(work, base, base_len);
 	work_len = base_len;
-}
-
-static const char *errname(int e)
-{
-	static char buf[32];
-	const char *n;
-
-	if (e == 0)
-		return "success";
-	if (e < 0) {
-		snprintf(buf, sizeof(buf), "killed by signal %d", -e);
-		return buf;
-	}
-	n = strerrorname_np(e);
-	return n ? n : "?";
-}
-
-/* A tmp file for the log: O_RDWR, read back after the child is done. */
-static int log_file(void)
-{
-	char path[PATH_MAX];
-	int fd = t_mkstemp(path, "log");
-
-	if (fd < 0)
-		t_bail("mkstemp");
-	unlink(path);
-	return fd;
 }
 
 /* Image fd for the child; *feeder is the writer of a pipe or socket. */
@@ -93,31 +62,6 @@ static int image_fd(const void *buf, size_t len, enum src src, pid_t *feeder)
 	return fds[0];
 }
 
-/* Run restart(pid, imgfd, flags, logfd) in a child. */
-static int restart_child(int imgfd, pid_t pid, unsigned long flags, int logfd)
-{
-	pid_t child;
-	int status;
-
-	fflush(NULL);
-	child = fork();
-	if (child < 0)
-		t_bail("fork");
-	if (child == 0) {
-		long ret;
-
-		alarm(30);
-		ret = sys_restart(pid, imgfd, flags, logfd);
-		_exit(ret < 0 ? errno : 0);
-	}
-	while (waitpid(child, &status, 0) < 0)
-		if (errno != EINTR)
-			t_bail("waitpid");
-	if (WIFSIGNALED(status))
-		return KILLED(WTERMSIG(status));
-	return WEXITSTATUS(status);
-}
-
 /*
  * Restart from buf; returns the outcome, the log in *log (malloc'ed) when
  * log is not NULL.
@@ -128,9 +72,9 @@ static int try_restart(const void *buf, size_t len, enum src src,
 	int imgfd, logfd, rc;
 	pid_t feeder;
 
-	logfd = log_file();
+	logfd = t_log_fd();
 	imgfd = image_fd(buf, len, src, &feeder);
-	rc = restart_child(imgfd, pid, flags, logfd);
+	rc = t_restart_child(imgfd, pid, flags, logfd);
 	close(imgfd);
 	if (feeder) {
 		kill(feeder, SIGKILL);
@@ -145,51 +89,6 @@ static int try_restart(const void *buf, size_t len, enum src src,
 }
 
 /*
- * Why the log does not report error e (NULL when it does): at least one
- * complete line, one ending with "(error -e)", naming word if given.
- */
-static const char *log_problem(const char *log, int e, const char *word)
-{
-	static char why[512];
-	char tag[32];
-	const char *p;
-	size_t n;
-
-	if (!log || !*log)
-		return "nothing on logfd";
-	n = strlen(log);
-	if (log[n - 1] != '\n') {
-		snprintf(why, sizeof(why), "log does not end with a newline: \"%.200s\"", log);
-		return why;
-	}
-	snprintf(tag, sizeof(tag), "(error -%d)\n", e);
-	if (!strstr(log, tag)) {
-		snprintf(why, sizeof(why), "no line ends with \"(error -%d)\": \"%.200s\"",
-			 e, log);
-		return why;
-	}
-	if (word) {
-		/* The line with the errno names the record, in any case. */
-		for (p = log; *p; p = strchr(p, '\n') + 1) {
-			size_t len = strchr(p, '\n') - p + 1;
-			char *line = strndup(p, len), *c;
-			int found;
-
-			for (c = line; *c; c++)
-				*c = tolower((unsigned char)*c);
-			found = strstr(line, tag) && strstr(line, word);
-			free(line);
-			if (found)
-				return NULL;
-		}
-		snprintf(why, sizeof(why), "no error line names the %s: \"%.200s\"",
-			 word, log);
-		return why;
-	}
-	return NULL;
-}
-
-/*
  * Restart the work image (as a file) and expect error e with a log line
  * naming word (NULL: any line).
  */
@@ -201,9 +100,9 @@ static void expect_src(const char *name, enum src src, int e, const char *word)
 
 	rc = try_restart(work, work_len, src, RESTART_TASKSELF, 0, &log);
 	if (rc != e) {
-		t_fail(name, "got %s, expected %s; log: \"%.200s\"", errname(rc),
-		       errname(e), log ? log : "");
-	} else if (e && (why = log_problem(log, e, word))) {
+		t_fail(name, "got %s, expected %s; log: \"%.200s\"", t_errname(rc),
+		       t_errname(e), log ? log : "");
+	} else if (e && (why = t_log_problem(log, e, word))) {
 		t_fail(name, "%s", why);
 	} else {
 		t_pass(name);
@@ -239,8 +138,8 @@ static const char *truncated(size_t cut, enum src src)
 	rc = try_restart(base, cut, src, RESTART_TASKSELF, 0, &log);
 	if (rc != ENODATA)
 		snprintf(why, sizeof(why), "cut at %zu: got %s, expected ENODATA; log: \"%.200s\"",
-			 cut, errname(rc), log ? log : "");
-	else if ((p = log_problem(log, ENODATA, NULL)))
+			 cut, t_errname(rc), log ? log : "");
+	else if ((p = t_log_problem(log, ENODATA, NULL)))
 		snprintf(why, sizeof(why), "cut at %zu: %s", cut, p);
 	free(log);
 	return rc != ENODATA || p ? why : NULL;
@@ -321,6 +220,10 @@ static void test_header(void)
 	expect("header page_shift + 1: ENOEXEC", ENOEXEC, "header");
 	H->page_shift = 0;
 	expect("header page_shift 0: ENOEXEC", ENOEXEC, "header");
+
+	reset();
+	H->flags = 2;
+	expect("header unknown flags: EBADMSG", EBADMSG, "header");
 
 	reset();
 	H->reserved = 1;
@@ -432,18 +335,18 @@ static void expect_args(const char *name, int imgfd, pid_t pid,
 	int lfd = logfd, rc;
 
 	if (want_log)
-		lfd = log_file();
+		lfd = t_log_fd();
 	if (imgfd >= 0)
 		lseek(imgfd, 0, SEEK_SET);
-	rc = restart_child(imgfd, pid, flags, lfd);
+	rc = t_restart_child(imgfd, pid, flags, lfd);
 	if (want_log) {
 		lseek(lfd, 0, SEEK_SET);
 		log = t_read_fd(lfd, NULL);
 		close(lfd);
 	}
 	if (rc != e)
-		t_fail(name, "got %s, expected %s", errname(rc), errname(e));
-	else if (want_log && (why = log_problem(log, e, NULL)))
+		t_fail(name, "got %s, expected %s", t_errname(rc), t_errname(e));
+	else if (want_log && (why = t_log_problem(log, e, NULL)))
 		t_fail(name, "%s", why);
 	else
 		t_pass(name);
@@ -503,7 +406,7 @@ static void test_args(void)
 	t_wait(feeder);
 	close(lp[1]);
 	log = t_read_fd(lp[0], NULL);
-	why = log_problem(log, EBADMSG, "header");
+	why = t_log_problem(log, EBADMSG, "header");
 	t_check(!why, "log through a pipe", "%s", why);
 	free(log);
 	close(lp[0]);

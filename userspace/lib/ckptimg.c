@@ -12,6 +12,9 @@
 
 #include "ckptimg.h"
 
+/* The checkpoint(2) flags an image header may carry. */
+#define CKPT_HEADER_FLAGS	CHECKPOINT_SUBTREE
+
 static int fail(struct ckpt_err *e, uint64_t off, int err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
@@ -180,6 +183,10 @@ static int header_check(const struct ckpt_record *rec, struct ckpt_err *err)
 			    EPROTONOSUPPORT,
 			    "header: image format version %u, expected %d",
 			    h->version, CKPT_VERSION);
+	if (h->flags & ~CKPT_HEADER_FLAGS)
+		return fail(err, offsetof(struct ckpt_hdr_header, flags),
+			    EBADMSG, "header: unknown checkpoint flags 0x%x",
+			    h->flags);
 	if (h->reserved)
 		return fail(err, offsetof(struct ckpt_hdr_header, reserved),
 			    EBADMSG, "header: reserved field is 0x%x, not 0",

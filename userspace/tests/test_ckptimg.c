@@ -244,6 +244,10 @@ static void test_header(void)
 	expect("header version", im.buf, im.len, EPROTONOSUPPORT, 16);
 
 	good_image(&im);
+	HDR(&im)->flags = 2;
+	expect("header unknown flags", im.buf, im.len, EBADMSG, 24);
+
+	good_image(&im);
 	HDR(&im)->reserved = 1;
 	expect("header reserved", im.buf, im.len, EBADMSG, 28);
 

@@ -2,6 +2,7 @@
 /*
  * Helpers of the guest test programs.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -404,4 +405,103 @@ int t_checkpoint_file(pid_t pid, unsigned long flags, char *path)
 		return -1;
 	}
 	return 0;
+}
+
+/* restart(2) in a child */
+
+const char *t_errname(int e)
+{
+	static char buf[32];
+	const char *n;
+
+	if (e == 0)
+		return "success";
+	if (e < 0) {
+		snprintf(buf, sizeof(buf), "killed by signal %d", -e);
+		return buf;
+	}
+	n = strerrorname_np(e);
+	return n ? n : "?";
+}
+
+/* A tmp file for the log: O_RDWR, read back after the child is done. */
+int t_log_fd(void)
+{
+	char path[PATH_MAX];
+	int fd = t_mkstemp(path, "log");
+
+	if (fd < 0)
+		t_bail("mkstemp");
+	unlink(path);
+	return fd;
+}
+
+/* Run restart(pid, imgfd, flags, logfd) in a child. */
+int t_restart_child(int imgfd, pid_t pid, unsigned long flags, int logfd)
+{
+	pid_t child;
+	int status;
+
+	fflush(NULL);
+	child = fork();
+	if (child < 0)
+		t_bail("fork");
+	if (child == 0) {
+		long ret;
+
+		alarm(30);
+		ret = sys_restart(pid, imgfd, flags, logfd);
+		_exit(ret < 0 ? errno : 0);
+	}
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR)
+			t_bail("waitpid");
+	if (WIFSIGNALED(status))
+		return -WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+/*
+ * Why the log does not report error e (NULL when it does): at least one
+ * complete line, one ending with "(error -e)", naming word if given.
+ */
+const char *t_log_problem(const char *log, int e, const char *word)
+{
+	static char why[512];
+	char tag[32];
+	const char *p;
+	size_t n;
+
+	if (!log || !*log)
+		return "nothing on logfd";
+	n = strlen(log);
+	if (log[n - 1] != '\n') {
+		snprintf(why, sizeof(why), "log does not end with a newline: \"%.200s\"", log);
+		return why;
+	}
+	snprintf(tag, sizeof(tag), "(error -%d)\n", e);
+	if (!strstr(log, tag)) {
+		snprintf(why, sizeof(why), "no line ends with \"(error -%d)\": \"%.200s\"",
+			 e, log);
+		return why;
+	}
+	if (word) {
+		/* The line with the errno names the record, in any case. */
+		for (p = log; *p; p = strchr(p, '\n') + 1) {
+			size_t len = strchr(p, '\n') - p + 1;
+			char *line = strndup(p, len), *c;
+			int found;
+
+			for (c = line; *c; c++)
+				*c = tolower((unsigned char)*c);
+			found = strstr(line, tag) && strstr(line, word);
+			free(line);
+			if (found)
+				return NULL;
+		}
+		snprintf(why, sizeof(why), "no error line names the %s: \"%.200s\"",
+			 word, log);
+		return why;
+	}
+	return NULL;
 }

@@ -95,4 +95,21 @@ void t_scan_path(const char *path, struct t_image *im);
 /* Checkpoint pid into a new temporary file; -1 with errno on failure. */
 int t_checkpoint_file(pid_t pid, unsigned long flags, char *path);
 
+/*
+ * restart(2) in a child of its own, so that an image that does restore a
+ * task never takes over the test program.  The outcome: 0, the errno, or
+ * -signal when the child was killed (it has 30 s).
+ */
+int t_restart_child(int imgfd, pid_t pid, unsigned long flags, int logfd);
+/* Name of an outcome of t_restart_child(): "success", "EBADMSG", ... */
+const char *t_errname(int e);
+/* A new unlinked temporary file for a log, open for reading and writing. */
+int t_log_fd(void);
+/*
+ * Why a log does not report error e (NULL when it does): at least one
+ * complete line, one ending with "(error -e)" and naming word (any case)
+ * if word is not NULL.
+ */
+const char *t_log_problem(const char *log, int e, const char *word);
+
 #endif /* TLIB_H */
