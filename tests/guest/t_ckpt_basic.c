@@ -292,6 +292,100 @@ static void test_logfd(void)
 	unlink(path);
 }
 
+struct ckpt_args {
+	pid_t pid;
+	int fd;
+};
+
+static long do_checkpoint(void *arg)
+{
+	struct ckpt_args *a = arg;
+
+	return sys_checkpoint(a->pid, a->fd, CHECKPOINT_SUBTREE, -1);
+}
+
+/* Fill a pipe so that the next write blocks. */
+static void fill_pipe(int fd)
+{
+	static char buf[4096];
+	int fl = fcntl(fd, F_GETFL);
+
+	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	while (write(fd, buf, sizeof(buf)) > 0 || errno == EINTR)
+		;
+	fcntl(fd, F_SETFL, fl);
+}
+
+static void check_still_runs(const char *name)
+{
+	uint64_t c = *loop.count;
+
+	t_check(t_loop_advances(&loop, c, 3000), name,
+		"counter stuck at %llu", (unsigned long long)c);
+}
+
+/*
+ * A checkpoint that cannot write its image fails, and one blocked writing
+ * it ends on a signal; the target is let go either way.
+ */
+static void test_blocked(void)
+{
+	static const int sigs[] = { SIGUSR1, SIGKILL };
+	struct ckpt_args a = { .pid = loop.pid };
+	char name[128];
+	int p[2], early, rc;
+	size_t i;
+	long ret;
+
+	if (pipe2(p, O_CLOEXEC))
+		t_bail("pipe");
+	close(p[0]);
+	ret = sys_checkpoint(loop.pid, p[1], CHECKPOINT_SUBTREE, -1);
+	t_check_errno(ret, errno, EPIPE, "checkpoint to a pipe without reader: EPIPE");
+	close(p[1]);
+	check_still_runs("child runs after the failed checkpoint");
+
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		int want = sigs[i] == SIGKILL ? -SIGKILL : EINTR;
+
+		snprintf(name, sizeof(name), "checkpoint blocked on a full pipe ends on %s",
+			 sigabbrev_np(sigs[i]));
+		if (pipe2(p, O_CLOEXEC))
+			t_bail("pipe");
+		fill_pipe(p[1]);
+		a.fd = p[1];
+		rc = t_interrupt(do_checkpoint, &a, 500, sigs[i], &early);
+		if (rc == T_NOT_BLOCKED)
+			t_fail(name, "checkpoint did not block: %s", t_errname(early));
+		else if (rc == T_HUNG)
+			t_fail(name, "still blocked 10 s after the signal");
+		else
+			t_check(rc == want, name, "got %s, expected %s",
+				t_errname(rc), t_errname(want));
+		close(p[0]);
+		close(p[1]);
+		snprintf(name, sizeof(name), "child runs after the checkpoint ended by %s",
+			 sigabbrev_np(sigs[i]));
+		check_still_runs(name);
+	}
+}
+
+/* All the checkpoints above left the child alone. */
+static void test_undisturbed(void)
+{
+	struct t_loop_report rep;
+	int status;
+
+	if (t_loop_stop(&loop, &rep, &status)) {
+		t_fail("child report at the end", "no report, status 0x%x", status);
+		return;
+	}
+	t_check(rep.signals == 0 && rep.eintr == 0,
+		"child undisturbed by all the checkpoints",
+		"%d signals (the last %d), %d EINTR", rep.signals,
+		rep.last_signal, rep.eintr);
+}
+
 /* An unprivileged task may not checkpoint a root task. */
 static void test_eperm(void)
 {
@@ -388,8 +482,9 @@ int main(void)
 	test_logfd();
 	test_eperm();
 	test_container();
+	test_blocked();
+	test_undisturbed();
 
-	t_loop_kill(&loop);
 	unlink(ref);
 	return t_done();
 }

@@ -418,6 +418,45 @@ static void test_args(void)
 	unlink(wpath);
 }
 
+static long do_restart(void *arg)
+{
+	return sys_restart(0, *(int *)arg, RESTART_TASKSELF, -1);
+}
+
+/* A restart waiting for more of the image ends on a signal. */
+static void test_blocked(void)
+{
+	static const int sigs[] = { SIGUSR1, SIGKILL };
+	char name[128];
+	int p[2], early, rc, partial;
+	size_t i;
+
+	for (partial = 0; partial < 2; partial++) {
+		for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+			int want = sigs[i] == SIGKILL ? -SIGKILL : EINTR;
+
+			snprintf(name, sizeof(name), "restart blocked on %s ends on %s",
+				 partial ? "a pipe after the header" : "an empty pipe",
+				 sigabbrev_np(sigs[i]));
+			if (pipe2(p, O_CLOEXEC))
+				t_bail("pipe");
+			if (partial && ckpt_write_full(p[1], base, tail_off))
+				t_bail("write");
+			rc = t_interrupt(do_restart, &p[0], 500, sigs[i], &early);
+			if (rc == T_NOT_BLOCKED)
+				t_fail(name, "restart did not block: %s",
+				       t_errname(early));
+			else if (rc == T_HUNG)
+				t_fail(name, "still blocked 10 s after the signal");
+			else
+				t_check(rc == want, name, "got %s, expected %s",
+					t_errname(rc), t_errname(want));
+			close(p[0]);
+			close(p[1]);
+		}
+	}
+}
+
 int main(void)
 {
 	char path[PATH_MAX];
@@ -451,6 +490,7 @@ int main(void)
 	test_tail();
 	test_error_record();
 	test_args();
+	test_blocked();
 
 	free(work);
 	free(base);

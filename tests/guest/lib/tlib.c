@@ -505,3 +505,51 @@ const char *t_log_problem(const char *log, int e, const char *word)
 	}
 	return NULL;
 }
+
+/* Interrupting a blocked system call */
+
+static void t_ignore(int sig)
+{
+	(void)sig;
+}
+
+static int outcome(int status)
+{
+	if (WIFSIGNALED(status))
+		return -WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+int t_interrupt(long (*fn)(void *), void *arg, int ms, int sig, int *early)
+{
+	struct timespec tick = { 0, 10000000 };
+	int status, i;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		t_bail("fork");
+	if (pid == 0) {
+		struct sigaction sa = { .sa_handler = t_ignore };
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGUSR1, &sa, NULL);
+		_exit(fn(arg) < 0 ? errno : 0);
+	}
+	for (i = 0; i < ms / 10; i++)
+		nanosleep(&tick, NULL);
+	if (waitpid(pid, &status, WNOHANG) == pid) {
+		*early = outcome(status);
+		return T_NOT_BLOCKED;
+	}
+	kill(pid, sig);
+	for (i = 0; i < 1000; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return outcome(status);
+		nanosleep(&tick, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return T_HUNG;
+}

@@ -112,4 +112,16 @@ int t_log_fd(void);
  */
 const char *t_log_problem(const char *log, int e, const char *word);
 
+/*
+ * Run fn(arg) (a system call: -1 with errno on failure) in a child that
+ * handles SIGUSR1 without SA_RESTART; after ms milliseconds, if it is still
+ * blocked, send it sig.  Returns 0 or the errno fn failed with, -signal when
+ * the child was killed, T_NOT_BLOCKED when fn returned before the signal
+ * (*early then holds its outcome), T_HUNG when the child did not end within
+ * 10 s of the signal (it is killed).
+ */
+#define T_NOT_BLOCKED	1000
+#define T_HUNG		1001
+int t_interrupt(long (*fn)(void *), void *arg, int ms, int sig, int *early);
+
 #endif /* TLIB_H */
