@@ -99,10 +99,11 @@ static void expect_src(const char *name, enum src src, int e, const char *word)
 	int rc;
 
 	rc = try_restart(work, work_len, src, RESTART_TASKSELF, 0, &log);
+	why = e ? t_log_problem(log, e, word) : NULL;
 	if (rc != e) {
 		t_fail(name, "got %s, expected %s; log: \"%.200s\"", t_errname(rc),
 		       t_errname(e), log ? log : "");
-	} else if (e && (why = t_log_problem(log, e, word))) {
+	} else if (why) {
 		t_fail(name, "%s", why);
 	} else {
 		t_pass(name);
@@ -136,10 +137,12 @@ static const char *truncated(size_t cut, enum src src)
 	int rc;
 
 	rc = try_restart(base, cut, src, RESTART_TASKSELF, 0, &log);
+	if (rc == ENODATA)
+		p = t_log_problem(log, ENODATA, NULL);
 	if (rc != ENODATA)
 		snprintf(why, sizeof(why), "cut at %zu: got %s, expected ENODATA; log: \"%.200s\"",
 			 cut, t_errname(rc), log ? log : "");
-	else if ((p = t_log_problem(log, ENODATA, NULL)))
+	else if (p)
 		snprintf(why, sizeof(why), "cut at %zu: %s", cut, p);
 	free(log);
 	return rc != ENODATA || p ? why : NULL;
@@ -344,9 +347,10 @@ static void expect_args(const char *name, int imgfd, pid_t pid,
 		log = t_read_fd(lfd, NULL);
 		close(lfd);
 	}
+	why = want_log ? t_log_problem(log, e, NULL) : NULL;
 	if (rc != e)
 		t_fail(name, "got %s, expected %s", t_errname(rc), t_errname(e));
-	else if (want_log && (why = t_log_problem(log, e, NULL)))
+	else if (why)
 		t_fail(name, "%s", why);
 	else
 		t_pass(name);

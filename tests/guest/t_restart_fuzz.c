@@ -106,6 +106,8 @@ static const char *check_one(const unsigned char *buf, size_t len,
 
 	want = predict(buf, len, &err);
 	rc = restart_buf(buf, len, &log);
+	if (rc)
+		p = t_log_problem(log, rc, NULL);
 	if (!documented(rc))
 		snprintf(why, sizeof(why), "got %s, not a documented error",
 			 t_errname(rc));
@@ -113,7 +115,7 @@ static const char *check_one(const unsigned char *buf, size_t len,
 		snprintf(why, sizeof(why), "got %s, the library says %s (offset 0x%llx: %s)",
 			 t_errname(rc), t_errname(want),
 			 (unsigned long long)err.off, err.msg);
-	else if (rc && (p = t_log_problem(log, rc, NULL)))
+	else if (p)
 		snprintf(why, sizeof(why), "%s", p);
 	else
 		why[0] = '\0';
