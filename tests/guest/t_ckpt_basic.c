@@ -216,7 +216,7 @@ static void *thread_fn(void *arg)
 static void test_errors(void)
 {
 	char path[PATH_MAX], rdpath[PATH_MAX];
-	int fd, rdfd, closed;
+	int fd, rdfd, pathfd, closed;
 	pid_t gone;
 	pthread_t th;
 	void *res;
@@ -227,6 +227,7 @@ static void test_errors(void)
 		t_bail("mkstemp");
 	close(rdfd);
 	rdfd = open(rdpath, O_RDONLY | O_CLOEXEC);
+	pathfd = open(path, O_PATH | O_CLOEXEC);
 	closed = dup(fd);
 	close(closed);
 
@@ -254,6 +255,8 @@ static void test_errors(void)
 	expect("fd -1: EBADF", loop.pid, -1, CHECKPOINT_SUBTREE, -1, EBADF);
 	expect("closed fd: EBADF", loop.pid, closed, CHECKPOINT_SUBTREE, -1,
 	       EBADF);
+	expect("O_PATH fd: EBADF", loop.pid, pathfd, CHECKPOINT_SUBTREE, -1,
+	       EBADF);
 	expect("read-only fd: EBADF", loop.pid, rdfd, CHECKPOINT_SUBTREE, -1,
 	       EBADF);
 	expect("closed logfd: EBADF", loop.pid, fd, CHECKPOINT_SUBTREE, closed,
@@ -266,8 +269,47 @@ static void test_errors(void)
 
 	close(fd);
 	close(rdfd);
+	close(pathfd);
 	unlink(path);
 	unlink(rdpath);
+}
+
+/* The image goes at the file's offset and moves it: no seeks. */
+static void test_offset(const char *ref)
+{
+	const char *name = "checkpoint writes at the file offset";
+	static const char junk[100] = "not an image";
+	char path[PATH_MAX];
+	struct t_image im;
+	size_t ref_len = 0;
+	off_t pos;
+	int fd;
+	char *img;
+
+	img = t_read_path(ref, &ref_len);
+	free(img);
+	fd = t_mkstemp(path, "offset");
+	if (fd < 0 || ckpt_write_full(fd, junk, sizeof(junk)))
+		t_bail("offset file");
+	if (sys_checkpoint(loop.pid, fd, CHECKPOINT_SUBTREE, -1)) {
+		t_fail(name, "%s", strerror(errno));
+		goto out;
+	}
+	pos = lseek(fd, 0, SEEK_CUR);
+	lseek(fd, sizeof(junk), SEEK_SET);
+	t_scan_fd(fd, &im);
+	if (!im.complete)
+		t_fail(name, "no image at offset %zu: offset 0x%llx: %s",
+		       sizeof(junk), (unsigned long long)im.err.off, im.err.msg);
+	else
+		t_check(pos == (off_t)(sizeof(junk) + im.size) &&
+			im.size == ref_len, name,
+			"file offset %lld after an image of %llu bytes at %zu (the first image had %zu)",
+			(long long)pos, (unsigned long long)im.size,
+			sizeof(junk), ref_len);
+out:
+	close(fd);
+	unlink(path);
 }
 
 /* logfd -1 and a pipe as logfd are accepted. */
@@ -478,6 +520,7 @@ int main(void)
 	test_file(ref);
 	test_stream(0, ref);
 	test_stream(1, ref);
+	test_offset(ref);
 	test_errors();
 	test_logfd();
 	test_eperm();

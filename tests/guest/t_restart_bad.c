@@ -360,7 +360,7 @@ static void expect_args(const char *name, int imgfd, pid_t pid,
 static void test_args(void)
 {
 	char path[PATH_MAX], wpath[PATH_MAX];
-	int fd, wfd, rdlog, closed, lp[2];
+	int fd, wfd, rdlog, pathfd, closed, lp[2];
 	char *log;
 	const char *why;
 	pid_t feeder;
@@ -371,6 +371,7 @@ static void test_args(void)
 	if (fd < 0 || wfd < 0)
 		t_bail("image file");
 	rdlog = open(path, O_RDONLY | O_CLOEXEC);
+	pathfd = open(path, O_PATH | O_CLOEXEC);
 	closed = dup(fd);
 	close(closed);
 
@@ -385,6 +386,7 @@ static void test_args(void)
 	expect_args("fd -1: EBADF", -1, 0, RESTART_TASKSELF, -1, EBADF, 0);
 	expect_args("closed fd: EBADF", closed, 0, RESTART_TASKSELF, -1, EBADF, 0);
 	expect_args("write-only fd: EBADF", wfd, 0, RESTART_TASKSELF, -1, EBADF, 0);
+	expect_args("O_PATH fd: EBADF", pathfd, 0, RESTART_TASKSELF, -1, EBADF, 0);
 	expect_args("closed logfd: EBADF", fd, 0, RESTART_TASKSELF, closed,
 		    EBADF, 0);
 	expect_args("read-only logfd: EBADF", fd, 0, RESTART_TASKSELF, rdlog,
@@ -418,8 +420,60 @@ static void test_args(void)
 	close(fd);
 	close(wfd);
 	close(rdlog);
+	close(pathfd);
 	unlink(path);
 	unlink(wpath);
+}
+
+/* restart(2) reads the image from the fd's offset and not a byte more. */
+static void test_exact(void)
+{
+	static const char trailer[] = "TRAILER";
+	const char *name = "restart from a file offset reads exactly the image";
+	char path[PATH_MAX];
+	unsigned char *buf = malloc(100 + base_len + sizeof(trailer));
+	int fd, p[2], rc;
+	off_t pos;
+	char *rest;
+	pid_t feeder;
+
+	if (!buf)
+		t_bail("malloc");
+	memset(buf, 'x', 100);
+	memcpy(buf + 100, base, base_len);
+	memcpy(buf + 100 + base_len, trailer, sizeof(trailer));
+	fd = t_file_with(buf, 100 + base_len + sizeof(trailer), O_RDONLY, path);
+	if (fd < 0)
+		t_bail("image file");
+	unlink(path);
+	lseek(fd, 100, SEEK_SET);
+	rc = t_restart_child(fd, 0, RESTART_TASKSELF, -1);
+	pos = lseek(fd, 0, SEEK_CUR);
+	if (rc)
+		t_fail(name, "got %s", t_errname(rc));
+	else
+		t_check(pos == (off_t)(100 + base_len), name,
+			"file offset %lld after the image, expected %zu",
+			(long long)pos, 100 + base_len);
+	close(fd);
+
+	name = "restart from a pipe reads exactly the image";
+	if (pipe2(p, O_CLOEXEC))
+		t_bail("pipe");
+	feeder = t_feed(p[1], buf + 100, base_len + sizeof(trailer));
+	close(p[1]);
+	t_wait(feeder);
+	rc = t_restart_child(p[0], 0, RESTART_TASKSELF, -1);
+	rest = t_read_fd(p[0], NULL);
+	if (rc)
+		t_fail(name, "got %s", t_errname(rc));
+	else
+		t_check(rest && !strcmp(rest, trailer), name,
+			"the pipe holds \"%s\" after the image, expected \"%s\"",
+			rest ? rest : "", trailer);
+	free(rest);
+	close(p[0]);
+	free(buf);
 }
 
 static long do_restart(void *arg)
@@ -494,6 +548,7 @@ int main(void)
 	test_tail();
 	test_error_record();
 	test_args();
+	test_exact();
 	test_blocked();
 
 	free(work);
