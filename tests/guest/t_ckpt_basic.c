@@ -312,6 +312,23 @@ out:
 	unlink(path);
 }
 
+static long ckpt_on(void *arg, int fd)
+{
+	return sys_checkpoint(*(pid_t *)arg, fd, CHECKPOINT_SUBTREE, -1);
+}
+
+/* A read-only fd is refused without keeping a reference to its file. */
+static void test_badf_ref(void)
+{
+	const char *name = "EBADF fd: no file reference kept (threaded caller)";
+	int rc = t_leaks_fd_ref(ckpt_on, &loop.pid, 1);
+
+	if (rc < 0)
+		t_fail(name, "checkpoint with a pipe's read end did not fail with EBADF");
+	else
+		t_check(!rc, name, "the pipe's read end stays open after its last close");
+}
+
 /* logfd -1 and a pipe as logfd are accepted. */
 static void test_logfd(void)
 {
@@ -522,6 +539,7 @@ int main(void)
 	test_stream(1, ref);
 	test_offset(ref);
 	test_errors();
+	test_badf_ref();
 	test_logfd();
 	test_eperm();
 	test_container();

@@ -476,6 +476,24 @@ static void test_exact(void)
 	free(buf);
 }
 
+static long restart_on(void *arg, int fd)
+{
+	(void)arg;
+	return sys_restart(0, fd, RESTART_TASKSELF, -1);
+}
+
+/* A write-only fd is refused without keeping a reference to its file. */
+static void test_badf_ref(void)
+{
+	const char *name = "EBADF fd: no file reference kept (threaded caller)";
+	int rc = t_leaks_fd_ref(restart_on, NULL, 0);
+
+	if (rc < 0)
+		t_fail(name, "restart with a pipe's write end did not fail with EBADF");
+	else
+		t_check(!rc, name, "the pipe's write end stays open after its last close");
+}
+
 static long do_restart(void *arg)
 {
 	return sys_restart(0, *(int *)arg, RESTART_TASKSELF, -1);
@@ -548,6 +566,7 @@ int main(void)
 	test_tail();
 	test_error_record();
 	test_args();
+	test_badf_ref();
 	test_exact();
 	test_blocked();
 

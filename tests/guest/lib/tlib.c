@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -552,4 +553,56 @@ int t_interrupt(long (*fn)(void *), void *arg, int ms, int sig, int *early)
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
 	return T_HUNG;
+}
+
+/* File references */
+
+static void *t_sleeper(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+int t_leaks_fd_ref(long (*fn)(void *arg, int fd), void *arg, int read_end)
+{
+	int p[2], end, other, rc;
+	char c = 0;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC))
+		t_bail("pipe");
+	end = read_end ? p[0] : p[1];
+	other = read_end ? p[1] : p[0];
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		t_bail("fork");
+	if (pid == 0) {
+		pthread_t th;
+		long ret;
+
+		close(other);
+		if (pthread_create(&th, NULL, t_sleeper, NULL))
+			_exit(2);
+		ret = fn(arg, end);
+		_exit(ret == -1 && errno == EBADF ? 0 : 1);
+	}
+	close(end);
+	rc = t_wait(pid);
+	if (rc) {
+		close(other);
+		return -1;
+	}
+	if (read_end) {
+		/* No reader left: EPIPE (SIGPIPE is ignored). */
+		rc = write(other, &c, 1) == 1;
+	} else {
+		/* No writer left: end of file rather than EAGAIN. */
+		fcntl(other, F_SETFL, O_NONBLOCK);
+		rc = read(other, &c, 1) != 0;
+	}
+	close(other);
+	return rc;
 }

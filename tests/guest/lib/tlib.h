@@ -124,4 +124,13 @@ const char *t_log_problem(const char *log, int e, const char *word);
 #define T_HUNG		1001
 int t_interrupt(long (*fn)(void *), void *arg, int ms, int sig, int *early);
 
+/*
+ * Whether a failed call of fn(arg, fd) leaks its reference to fd's file:
+ * fn runs in a child with a second thread alive (the fd table shared, so
+ * the kernel takes a real reference) on one end of a new pipe, then every
+ * descriptor of that end is closed.  Returns 1 when the other end still
+ * sees it open, 0 when it does not, -1 when fn did not fail with EBADF.
+ */
+int t_leaks_fd_ref(long (*fn)(void *arg, int fd), void *arg, int read_end);
+
 #endif /* TLIB_H */
