@@ -116,8 +116,9 @@ else
 fi
 
 if [ "$scan" = 1 ]; then
-	# Kernel lines carry a printk timestamp; userland output does not.
-	kpat='^\[ *[0-9]+\.[0-9]+\] .*(BUG:|WARNING:|Oops|general protection fault|kernel BUG at|Kernel panic|KASAN:|UBSAN:|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked for more than|detected stalls on CPU|self-detected stall|unreferenced object|Call Trace:)'
+	# Kernel lines carry a printk timestamp (possibly in the middle of a line
+	# of userland output); userland output does not.
+	kpat='\[ *[0-9]+\.[0-9]+\] .*(BUG:|WARNING:|Oops|general protection fault|kernel BUG at|Kernel panic|KASAN:|UBSAN:|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked for more than|detected stalls on CPU|self-detected stall|unreferenced object|Call Trace:)'
 	problems=$(grep -nE "$kpat|^unreferenced object|^LINUXCR-KMEMLEAK-BEGIN" "$log" || true)
 	if [ -n "$problems" ]; then
 		msg "kernel problems on the console ($(grep -c . <<<"$problems") line(s)); first report:"

@@ -80,7 +80,7 @@ stage() {
 	if [ "$rc" = 0 ]; then status[$name]=ok; else status[$name]=fail; fi
 	if [ "$rc" != 0 ]; then
 		printf '    FAILED (status %s), last lines of %s:\n' "$rc" "$log"
-		tail -n 30 "$log" | sed 's/^/    | /'
+		tail -n 40 "$log" | sed 's/^/    | /'
 	fi
 	if [ "$counts" != no ]; then
 		printf '    %s: %s passed, %s failed%s, %ss\n' "$name" "$p" "$f" "$note" "$el"

@@ -55,6 +55,11 @@ if ! run restart -d -i /tmp/img -l /tmp/restart.log --pidfile /tmp/restart.pid; 
 	exit 1
 fi
 rpid=$(cat /tmp/restart.pid 2>/dev/null)
+if [ -z "$rpid" ]; then
+	cat /tmp/restart.log 2>/dev/null
+	echo "DEMO INCOMPLETE: restart restored no task (the image holds none yet?)"
+	exit 1
+fi
 echo "restored task pid ${rpid:-?} (checkpointed pid was $pid)"
 before=$(counter)
 sleep 3
