@@ -25,7 +25,7 @@ lcr_use_ccache
 MAKE=(make -C "$LCR_TREE" O="$O" ARCH=x86_64 -j"$LCR_NPROC")
 
 kconfig_files() {
-	find "$LCR_TREE" -path "$LCR_TREE/.git" -prune -o -name 'Kconfig*' -type f -print | LC_ALL=C sort
+	find -H "$LCR_TREE" -path "$LCR_TREE/.git" -prune -o -name 'Kconfig*' -type f -print | LC_ALL=C sort
 }
 
 stamp=$({ cat "${fragpaths[@]}"; kconfig_files | xargs cat; } | sha256sum | cut -d' ' -f1)
@@ -50,7 +50,7 @@ fi
 # mismatches are errors for qemu.config/checkpoint.config, warnings for
 # debug.config.
 defined=$(kconfig_files | xargs grep -hoE '^[[:space:]]*(menu)?config[[:space:]]+[A-Za-z0-9_]+' |
-	awk '{ print $2 }' | LC_ALL=C sort -u)
+	awk '{ print $2 }' | LC_ALL=C sort -u || true)
 errors=0
 for f in "${fragpaths[@]}"; do
 	fname=$(basename "$f")

@@ -14,7 +14,7 @@ set -uo pipefail
 [ -x "$LCR_TREE/tools/testing/kunit/kunit.py" ] || die "no kernel tree at $LCR_TREE: run scripts/tree.sh"
 kunitconfig=$LCR_REPO/kernel-config/.kunitconfig
 builddir=$LCR_BUILD/kunit
-if ! find "$LCR_TREE" -path "$LCR_TREE/.git" -prune -o -name 'Kconfig*' -type f -print0 |
+if ! find -H "$LCR_TREE" -path "$LCR_TREE/.git" -prune -o -name 'Kconfig*' -type f -print0 |
 	xargs -0 grep -qE '^[[:space:]]*config[[:space:]]+CHECKPOINT_KUNIT_TEST[[:space:]]*$'; then
 	if [ "${LCR_KUNIT_SELFTEST:-0}" = 1 ]; then
 		msg "CONFIG_CHECKPOINT_KUNIT_TEST is not defined in $LCR_TREE: running KUnit's example suite only (LCR_KUNIT_SELFTEST=1)"

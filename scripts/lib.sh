@@ -77,3 +77,8 @@ lcr_use_ccache() {
 }
 
 lcr_now() { date +%s; }
+
+# Scripts running with set -e say where they stopped.
+case $- in
+*e*) trap 'printf "%s: ERROR: command failed (line %s): %s\n" "$lcr_prog" "$LINENO" "$BASH_COMMAND" >&2' ERR ;;
+esac
