@@ -13,7 +13,7 @@
 #        (BUG/WARNING/Oops/KASAN/lockdep/kmemleak/hung task ...)
 # Environment: LCR_BUILD, LCR_ACCEL=kvm|tcg (skip detection),
 # LCR_GUEST_TIMEOUT (default 600, debug 1800), LCR_QEMU_MEM (2G),
-# LCR_QEMU_SMP (2).
+# LCR_QEMU_SMP (2), LCR_KERNEL (a bzImage to boot instead of the build's).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -40,7 +40,7 @@ done
 if [ -z "$timeout" ]; then
 	if [ "$flavor" = debug ]; then timeout=${LCR_GUEST_TIMEOUT:-1800}; else timeout=${LCR_GUEST_TIMEOUT:-600}; fi
 fi
-kernel=$LCR_BUILD/kernel-$flavor/arch/x86/boot/bzImage
+kernel=${LCR_KERNEL:-$LCR_BUILD/kernel-$flavor/arch/x86/boot/bzImage}
 initrd=$LCR_BUILD/initramfs.cpio.gz
 [ -f "$kernel" ] || die "no kernel $kernel: run scripts/build-kernel.sh $flavor"
 [ -f "$initrd" ] || die "no initramfs $initrd: run scripts/mkinitramfs.sh"
