@@ -85,7 +85,7 @@ int main(int argc, char **argv)
 	while ((ret = ckpt_next(&r, &rec)) > 0) {
 		ckpt_print_record(stdout, &rec);
 		if (verbose)
-			ckpt_hexdump(stdout, rec.data, rec.len, rec.off);
+			ckpt_hexdump(stdout, rec.data, rec.datalen, rec.off);
 	}
 	if (ret == 0) {
 		printf("complete image: %llu records, %llu bytes\n",

@@ -2,7 +2,9 @@
 /*
  * restart - restore a checkpointed task from an image
  *
- * The tool creates a child that calls restart(2) with RESTART_TASKSELF and,
+ * The tool reads the image's task record to learn its pid, without taking
+ * the image from restart(2), creates a child with that pid (clone3 set_tid)
+ * or, with --no-pids, any pid, which calls restart(2) with RESTART_TASKSELF and,
  * on success, never returns from it: the kernel turns the child into the
  * restored task.  The parent either waits for it and passes on its exit
  * status, or (-d) reports its pid and leaves it running.
@@ -14,7 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <linux/sched.h>
 #include <unistd.h>
 
 #include "ckptimg.h"
@@ -49,7 +58,9 @@ static void usage(FILE *f)
 		"                       write it to --pidfile) and exit 0 once it runs\n"
 		"      --pidfile FILE   write the restored task's pid to FILE\n"
 		"      --no-pids        do not restore the original pids: the task gets\n"
-		"                       a new pid in the current pid namespace\n"
+		"                       a new pid in the current pid namespace (by\n"
+		"                       default it gets its saved pid, which must be\n"
+		"                       free, and the caller needs CAP_SYS_ADMIN)\n"
 		"  -h, --help           print this help and exit\n"
 		"\n"
 		"Exit status: without -d the restored task's status; 1 when the restart\n"
@@ -137,19 +148,200 @@ restarter(int imgfd, int logfd, int syncfd)
 }
 
 /*
- * Create the task that becomes the restored task: the one place where its
- * pid and pid namespace are decided.  Returns the child's pid in the
- * caller's namespace (in the child: 0), or -1 with errno set.
- *
- * A plain fork() for now, which is what --no-pids means.  Restoring the
- * original pid replaces it with clone3() with set_tid = the saved pid,
- * in a new pid namespace when that pid is not free here; o->no_pids keeps
- * the fork().
+ * What the tool learns from the image before restart(2) reads it: the pid
+ * of its task.  The image is not consumed: a regular file is read and its
+ * offset put back, a pipe is peeked at with tee(2), and anything else (a
+ * socket, a character device) is copied through a feeder pipe whose read
+ * end replaces *imgfd.
  */
-static pid_t create_task(const struct opts *o)
+
+/* The header and the task record, which follows it. */
+#define PEEK_LEN (sizeof(struct ckpt_hdr_header) + \
+		  ckpt_align(sizeof(struct ckpt_hdr_task)))
+
+/* The first task of the image on fd: 1 with *task filled, 0 if none or unreadable. */
+static int scan_task(int fd, struct ckpt_hdr_task *task)
 {
-	(void)o->no_pids;
-	return fork();
+	struct ckpt_err err;
+
+	return ckpt_first_task(fd, task, &err) == 1;
+}
+
+/* Peek at a regular file from its current offset, which is put back. */
+static int peek_file(int fd, struct ckpt_hdr_task *task)
+{
+	off_t off = lseek(fd, 0, SEEK_CUR);
+	int found;
+
+	if (off < 0)
+		return 0;
+	found = scan_task(fd, task);
+	if (lseek(fd, off, SEEK_SET) != off) {
+		fprintf(stderr, PROG ": cannot rewind the image: %s\n",
+			strerror(errno));
+		exit(1);
+	}
+	return found;
+}
+
+/* Scan a buffer through a private pipe. */
+static int peek_buf(const void *buf, size_t len, struct ckpt_hdr_task *task)
+{
+	int p[2], found;
+
+	if (pipe2(p, O_CLOEXEC))
+		return 0;
+	if (ckpt_write_full(p[1], buf, len)) {
+		close(p[0]);
+		close(p[1]);
+		return 0;
+	}
+	close(p[1]);
+	found = scan_task(p[0], task);
+	close(p[0]);
+	return found;
+}
+
+/*
+ * Peek at a pipe: wait until it holds the header and the task record (or
+ * its writer is done), then duplicate those bytes with tee(2), which leaves
+ * them in the pipe for restart(2).
+ */
+static int peek_pipe(int fd, struct ckpt_hdr_task *task)
+{
+	struct timespec tick = { 0, 2000000 };
+	int p[2], avail = 0, found = 0;
+	ssize_t n;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return 0;
+		}
+		if (ioctl(fd, FIONREAD, &avail) < 0)
+			return 0;
+		if ((size_t)avail >= PEEK_LEN || (pfd.revents & POLLHUP))
+			break;
+		nanosleep(&tick, NULL);	/* the writer is on its way */
+	}
+	if (!avail)
+		return 0;
+	if ((size_t)avail > PEEK_LEN)
+		avail = PEEK_LEN;
+	if (pipe2(p, O_CLOEXEC))
+		return 0;
+	n = tee(fd, p[1], avail, 0);
+	close(p[1]);
+	if (n > 0)
+		found = scan_task(p[0], task);
+	close(p[0]);
+	return found;
+}
+
+/* Read the start of the stream, then feed all of it through a new pipe. */
+static int peek_stream(int *imgfd, struct ckpt_hdr_task *task)
+{
+	unsigned char buf[PEEK_LEN];
+	ssize_t n = ckpt_read_full(*imgfd, buf, sizeof(buf));
+	int p[2], found;
+	pid_t pid;
+
+	if (n < 0) {
+		fprintf(stderr, PROG ": reading the image: %s\n", strerror(errno));
+		exit(1);
+	}
+	found = peek_buf(buf, n, task);
+	if (pipe(p)) {
+		fprintf(stderr, PROG ": pipe: %s\n", strerror(errno));
+		exit(1);
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, PROG ": fork: %s\n", strerror(errno));
+		exit(1);
+	}
+	if (pid == 0) {
+		char copy[65536];
+		ssize_t k;
+
+		close(p[0]);
+		signal(SIGPIPE, SIG_DFL);
+		if (ckpt_write_full(p[1], buf, n))
+			_exit(1);
+		while ((k = read(*imgfd, copy, sizeof(copy))) != 0) {
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0 || ckpt_write_full(p[1], copy, k))
+				_exit(1);
+		}
+		_exit(0);
+	}
+	/* The feeder is reaped by init once the tool is gone. */
+	close(p[1]);
+	close(*imgfd);
+	*imgfd = p[0];
+	return found;
+}
+
+static int peek_task(int *imgfd, struct ckpt_hdr_task *task)
+{
+	struct stat st;
+
+	if (fstat(*imgfd, &st))
+		return 0;
+	if (S_ISREG(st.st_mode))
+		return peek_file(*imgfd, task);
+	if (S_ISFIFO(st.st_mode))
+		return peek_pipe(*imgfd, task);
+	return peek_stream(imgfd, task);
+}
+
+/*
+ * Create the task that becomes the restored task: the one place where its
+ * pid is decided.  Returns the child's pid (in the child: 0), or -1 with a
+ * message printed.
+ *
+ * With the image's pid known and not --no-pids, clone3() with set_tid asks
+ * for that pid: it must be free and the caller privileged in its pid
+ * namespace, else the tool fails and suggests --no-pids.  Otherwise (or
+ * for an image without a task, which restart(2) then reports) fork().
+ */
+static pid_t create_task(const struct opts *o, pid_t want)
+{
+	pid_t tid = want;
+	struct clone_args args = {
+		.exit_signal = SIGCHLD,
+		.set_tid = (uintptr_t)&tid,
+		.set_tid_size = 1,
+	};
+	long pid;
+
+	if (o->no_pids || want <= 0) {
+		pid = fork();
+		if (pid < 0)
+			fprintf(stderr, PROG ": fork: %s\n", strerror(errno));
+		return pid;
+	}
+	pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid >= 0)
+		return pid;
+	switch (errno) {
+	case EEXIST:
+		fprintf(stderr, PROG ": pid %d is in use; use --no-pids\n", want);
+		break;
+	case EPERM:
+		fprintf(stderr, PROG ": restoring pid %d needs CAP_SYS_ADMIN in this pid namespace; use --no-pids\n",
+			want);
+		break;
+	default:
+		fprintf(stderr, PROG ": cannot create a task with pid %d: %s; use --no-pids\n",
+			want, strerror(errno));
+	}
+	return -1;
 }
 
 static int write_pidfile(const char *path, pid_t pid)
@@ -209,27 +401,54 @@ static int wait_restored(const struct opts *o, pid_t pid)
 	return wait_status(pid);
 }
 
-/* -d: return once the child is the restored task (or has given up). */
-static int detach(const struct opts *o, pid_t pid, int syncfd)
+/*
+ * Whether the child became the restored task.  The child holds the write
+ * end of the sync pipe, inherited without close-on-exec: when restart(2)
+ * replaces its file table the kernel closes it (end of file, nothing
+ * written); a child that returned from restart(2) writes its errno.  A
+ * restart that fails after the task started to change is killed by the
+ * kernel: end of file too, then the child is found dead.
+ *
+ * Returns 0 once it runs, else the tool's exit status (1).
+ */
+static int synced(const struct opts *o, pid_t pid, int syncfd)
 {
+	struct timespec moment = { 0, 100000000 };
+	int err, status;
 	ssize_t n;
-	int err;
 
 	n = ckpt_read_full(syncfd, &err, sizeof(err));
 	close(syncfd);
-	if (n == sizeof(err))	/* the child returned from restart(2) */
-		return wait_status(pid);
+	if (n == sizeof(err)) {	/* the child returned from restart(2) */
+		wait_status(pid);
+		return err ? 1 : -1;	/* -1: no task in the image */
+	}
 	if (n < 0) {
 		fprintf(stderr, PROG ": sync pipe: %s\n", strerror(errno));
 		kill(pid, SIGKILL);
 		wait_status(pid);
 		return 1;
 	}
-	if (waitpid(pid, &err, WNOHANG) == pid) {
-		fprintf(stderr, PROG ": restored task %d ended at once\n", pid);
+	nanosleep(&moment, NULL);
+	if (waitpid(pid, &status, WNOHANG) == pid) {
+		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+			fprintf(stderr, PROG ": restoring the task failed: it was killed (the kernel's log is in %s)\n",
+				o->logfile ? o->logfile : "standard error");
+		else
+			fprintf(stderr, PROG ": restored task %d ended at once (status 0x%x)\n",
+				pid, status);
 		return 1;
 	}
+	return 0;
+}
 
+/* -d: return once the child is the restored task (or has given up). */
+static int detach(const struct opts *o, pid_t pid, int syncfd)
+{
+	int rc = synced(o, pid, syncfd);
+
+	if (rc)
+		return rc < 0 ? 0 : rc;
 	if (o->pidfile) {
 		if (write_pidfile(o->pidfile, pid)) {
 			kill(pid, SIGKILL);
@@ -248,7 +467,8 @@ static int detach(const struct opts *o, pid_t pid, int syncfd)
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
-	int imgfd, logfd, sync[2] = { -1, -1 };
+	struct ckpt_hdr_task task;
+	int imgfd, logfd, found, sync[2] = { -1, -1 };
 	pid_t pid;
 
 	if (parse_args(argc, argv, &o))
@@ -280,18 +500,17 @@ int main(int argc, char **argv)
 		logfd = default_logfd();
 	}
 
+	found = peek_task(&imgfd, &task);
+
 	if (o.detach && pipe(sync) < 0) {
 		fprintf(stderr, PROG ": pipe: %s\n", strerror(errno));
 		return 1;
 	}
 
 	fflush(NULL);
-	pid = create_task(&o);
-	if (pid < 0) {
-		fprintf(stderr, PROG ": creating the task: %s\n",
-			strerror(errno));
+	pid = create_task(&o, found ? task.pid : 0);
+	if (pid < 0)
 		return 1;
-	}
 	if (pid == 0) {
 		if (sync[0] >= 0)
 			close(sync[0]);

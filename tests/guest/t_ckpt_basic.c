@@ -98,7 +98,7 @@ static void test_file(char *ref_path)
 	time_t before, after;
 	int status;
 
-	c0 = *loop.count;
+	c0 = t_loop_count(&loop);
 	before = time(NULL);
 	if (t_checkpoint_file(loop.pid, CHECKPOINT_SUBTREE, ref_path)) {
 		t_fail("checkpoint to a file", "%s", strerror(errno));
@@ -106,7 +106,7 @@ static void test_file(char *ref_path)
 	}
 	after = time(NULL);
 	t_pass("checkpoint to a file");
-	c1 = *loop.count;
+	c1 = t_loop_count(&loop);
 
 	t_scan_path(ref_path, &im);
 	check_complete(&im, "file image is complete");
@@ -114,7 +114,7 @@ static void test_file(char *ref_path)
 
 	t_check(t_loop_advances(&loop, c1, 3000), "child runs after checkpoint",
 		"counter stuck at %llu (was %llu before)",
-		(unsigned long long)*loop.count, (unsigned long long)c0);
+		(unsigned long long)t_loop_count(&loop), (unsigned long long)c0);
 
 	/* Restart the loop for the tests that follow. */
 	if (t_loop_stop(&loop, &rep, &status)) {
@@ -377,7 +377,7 @@ static void fill_pipe(int fd)
 
 static void check_still_runs(const char *name)
 {
-	uint64_t c = *loop.count;
+	uint64_t c = t_loop_count(&loop);
 
 	t_check(t_loop_advances(&loop, c, 3000), name,
 		"counter stuck at %llu", (unsigned long long)c);

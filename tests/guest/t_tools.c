@@ -125,7 +125,12 @@ static void prefix_copy(const char *src, size_t len, char *dst)
 	free(buf);
 }
 
-static char image[PATH_MAX], trunc100[PATH_MAX], badtail[PATH_MAX];
+/*
+ * image: checkpoint of the counting child; notask: its header and a tail,
+ * an image restart(2) restores no task from (the restart of real images is
+ * t_restart_tools' business); badtail: notask with an unknown tail type.
+ */
+static char image[PATH_MAX], notask[PATH_MAX], trunc100[PATH_MAX], badtail[PATH_MAX];
 static char pidstr[32];
 
 static void test_checkpoint(void)
@@ -245,9 +250,7 @@ static void test_kill(void)
 	rc = t_wait(victim.pid);
 	t_check(rc == 128 + SIGKILL, "checkpoint -k kills the task",
 		"wait status %d", rc);
-	victim.pid = 0;
-	close(victim.ctl);
-	close(victim.rep);
+	t_loop_forget(&victim);
 	unlink(path);
 }
 
@@ -290,6 +293,19 @@ static void test_ckptinfo(void)
 	run(&r, -1, (const char *const[]){ "ckptinfo", badtail, NULL });
 	check_run(&r, 1, NULL, expect, "ckptinfo on an unknown record type");
 	run_free(&r);
+	unlink(badtail);
+
+	/* From here on badtail is the task-less image with a bad tail. */
+	if (t_notask_image(notask))
+		t_bail("header-and-tail image");
+	t_scan_path(notask, &im);
+	buf = t_read_path(notask, &n);
+	if (!buf || !im.complete)
+		t_bail("reading the header-and-tail image");
+	((struct ckpt_hdr *)(buf + im.off[im.nr - 1]))->type = 77;
+	fd = t_file_with(buf, n, O_RDONLY, badtail);
+	close(fd);
+	free(buf);
 
 	run(&r, -1, (const char *const[]){ "ckptinfo", NULL });
 	check_run(&r, 2, NULL, "Usage:", "ckptinfo without FILE: exit 2");
@@ -327,10 +343,6 @@ static void test_pipelines(void)
 	check_run(&r, 0, "complete image", NULL, "checkpoint PID | ckptinfo -");
 	run_free(&r);
 
-	pipeline(&r, (const char *const[]){ "restart", NULL }, &rc);
-	t_check(rc == 0, "checkpoint PID | restart: checkpoint", "exit %d", rc);
-	check_run(&r, 0, NULL, "image holds no task", "checkpoint PID | restart");
-	run_free(&r);
 }
 
 static void test_restart(void)
@@ -340,19 +352,19 @@ static void test_restart(void)
 	char *s;
 	int fd;
 
-	run(&r, -1, (const char *const[]){ "restart", "-i", image, NULL });
+	run(&r, -1, (const char *const[]){ "restart", "-i", notask, NULL });
 	check_run(&r, 0, NULL, "restart: image holds no task", "restart -i FILE");
 	run_free(&r);
 
-	run_in(&r, image, (const char *const[]){ "restart", NULL });
+	run_in(&r, notask, (const char *const[]){ "restart", NULL });
 	check_run(&r, 0, NULL, "image holds no task", "restart < FILE");
 	run_free(&r);
 
-	run(&r, -1, (const char *const[]){ "restart", "--no-pids", "-i", image, NULL });
+	run(&r, -1, (const char *const[]){ "restart", "--no-pids", "-i", notask, NULL });
 	check_run(&r, 0, NULL, "image holds no task", "restart --no-pids");
 	run_free(&r);
 
-	run(&r, -1, (const char *const[]){ "restart", "-d", "-i", image, NULL });
+	run(&r, -1, (const char *const[]){ "restart", "-d", "-i", notask, NULL });
 	check_run(&r, 0, NULL, NULL, "restart -d of an image without task");
 	run_free(&r);
 
@@ -409,6 +421,7 @@ int main(void)
 
 	t_loop_kill(&loop);
 	unlink(image);
+	unlink(notask);
 	unlink(trunc100);
 	unlink(badtail);
 	return t_done();

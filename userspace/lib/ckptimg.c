@@ -3,6 +3,7 @@
  * Reading and describing checkpoint images.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -279,17 +280,547 @@ static void error_print(FILE *f, const struct ckpt_record *rec)
 	print_str(f, "msg", e->msg, rec->len - sizeof(*e));
 }
 
+#ifdef CKPT_COMM_LEN	/* the task records of <linux/checkpoint_hdr.h> */
+
+static int reserved_zero(struct ckpt_err *err, size_t off, uint32_t v,
+			 const char *rec)
+{
+	if (v)
+		return fail(err, off, EBADMSG, "%s: reserved field is 0x%x, not 0",
+			    rec, v);
+	return 0;
+}
+
+static void print_u64(FILE *f, const char *name, uint64_t v)
+{
+	fprintf(f, "  %-12s %llu\n", name, (unsigned long long)v);
+}
+
+static void print_x64(FILE *f, const char *name, uint64_t v)
+{
+	fprintf(f, "  %-12s 0x%llx\n", name, (unsigned long long)v);
+}
+
+static const char *const sig_names[] = {
+	[1] = "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT",
+	"SIGBUS", "SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2",
+	"SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT",
+	"SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU",
+	"SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR",
+	"SIGSYS",
+};
+
+const char *ckpt_signal_name(int sig)
+{
+	if (sig > 0 && (size_t)sig < sizeof(sig_names) / sizeof(sig_names[0]))
+		return sig_names[sig];
+	return NULL;
+}
+
+/* A signal set, bit n-1 for signal n: "0x... (SIGUSR1 SIGRTMIN+2)". */
+static void print_sigset(FILE *f, const char *name, uint64_t set)
+{
+	int sig;
+
+	fprintf(f, "  %-12s 0x%016llx", name, (unsigned long long)set);
+	if (set) {
+		const char *sep = " (";
+
+		for (sig = 1; sig <= 64; sig++) {
+			if (!(set & (1ULL << (sig - 1))))
+				continue;
+			if (ckpt_signal_name(sig))
+				fprintf(f, "%s%s", sep, ckpt_signal_name(sig));
+			else
+				fprintf(f, "%s%d", sep, sig);
+			sep = " ";
+		}
+		fputc(')', f);
+	}
+	fputc('\n', f);
+}
+
+/* CKPT_HDR_TASK */
+
+static int task_check(const struct ckpt_record *rec, struct ckpt_err *err)
+{
+	const struct ckpt_hdr_task *t = rec->data;
+
+	if (!has_nul(t->comm, sizeof(t->comm)))
+		return fail(err, offsetof(struct ckpt_hdr_task, comm), EBADMSG,
+			    "task: comm is not NUL terminated");
+	if (t->pid <= 0)
+		return fail(err, offsetof(struct ckpt_hdr_task, pid), EBADMSG,
+			    "task: pid %d", t->pid);
+	if (t->tgid <= 0)
+		return fail(err, offsetof(struct ckpt_hdr_task, tgid), EBADMSG,
+			    "task: tgid %d", t->tgid);
+	return 0;
+}
+
+static void task_print(FILE *f, const struct ckpt_record *rec)
+{
+	const struct ckpt_hdr_task *t = rec->data;
+
+	print_str(f, "comm", t->comm, sizeof(t->comm));
+	fprintf(f, "  %-12s %d\n", "pid", t->pid);
+	fprintf(f, "  %-12s %d\n", "tgid", t->tgid);
+	fprintf(f, "  %-12s 0x%x\n", "personality", t->personality);
+	fprintf(f, "  %-12s 0%03o\n", "umask", t->umask);
+	fprintf(f, "  %-12s %u\n", "exit_signal", t->exit_signal);
+	fprintf(f, "  %-12s %u\n", "pdeath_signal", t->pdeath_signal);
+	print_x64(f, "set_child_tid", t->set_child_tid);
+	print_x64(f, "clear_child_tid", t->clear_child_tid);
+	print_x64(f, "robust_list", t->robust_list);
+	print_u64(f, "robust_list_len", t->robust_list_len);
+	print_x64(f, "rseq", t->rseq);
+	fprintf(f, "  %-12s %u\n", "rseq_len", t->rseq_len);
+	fprintf(f, "  %-12s 0x%08x\n", "rseq_sig", t->rseq_sig);
+}
+
+/* CKPT_HDR_CPU */
+
+static int cpu_check(const struct ckpt_record *rec, struct ckpt_err *err)
+{
+	const struct ckpt_hdr_cpu *c = rec->data;
+
+	if (reserved_zero(err, offsetof(struct ckpt_hdr_cpu, reserved),
+			  c->reserved, "cpu"))
+		return -1;
+	if (c->xstate_size != rec->len - sizeof(*c))
+		return fail(err, offsetof(struct ckpt_hdr_cpu, xstate_size),
+			    EBADMSG, "cpu: xstate_size %u, the record holds %zu",
+			    c->xstate_size, (size_t)(rec->len - sizeof(*c)));
+	return 0;
+}
+
+static void cpu_print(FILE *f, const struct ckpt_record *rec)
+{
+	const struct ckpt_hdr_cpu *c = rec->data;
+	const struct ckpt_x86_regs *r = &c->regs;
+	const struct { const char *name; uint64_t v; } regs[] = {
+		{ "ip", r->ip }, { "sp", r->sp }, { "flags", r->flags },
+		{ "ax", r->ax }, { "orig_ax", r->orig_ax }, { "bx", r->bx },
+		{ "cx", r->cx }, { "dx", r->dx }, { "si", r->si },
+		{ "di", r->di }, { "bp", r->bp }, { "r8", r->r8 },
+		{ "r9", r->r9 }, { "r10", r->r10 }, { "r11", r->r11 },
+		{ "r12", r->r12 }, { "r13", r->r13 }, { "r14", r->r14 },
+		{ "r15", r->r15 }, { "cs", r->cs }, { "ss", r->ss },
+		{ "ds", r->ds }, { "es", r->es }, { "fs", r->fs },
+		{ "gs", r->gs }, { "fs_base", r->fs_base },
+		{ "gs_base", r->gs_base },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
+		fprintf(f, "  %-12s 0x%016llx\n", regs[i].name,
+			(unsigned long long)regs[i].v);
+	print_x64(f, "xfeatures", c->xfeatures);
+	fprintf(f, "  %-12s %u\n", "xstate_size", c->xstate_size);
+}
+
+/* CKPT_HDR_MM */
+
+static int mm_check(const struct ckpt_record *rec, struct ckpt_err *err)
+{
+	const struct ckpt_hdr_mm *m = rec->data;
+
+	if (reserved_zero(err, offsetof(struct ckpt_hdr_mm, reserved),
+			  m->reserved, "mm"))
+		return -1;
+	if (!has_nul(m->exe_path, rec->len - sizeof(*m)))
+		return fail(err, sizeof(*m), EBADMSG,
+			    "mm: exe_path is not NUL terminated");
+	return 0;
+}
+
+static void mm_print(FILE *f, const struct ckpt_record *rec)
+{
+	const struct ckpt_hdr_mm *m = rec->data;
+	int n;
+
+	print_x64(f, "start_code", m->start_code);
+	print_x64(f, "end_code", m->end_code);
+	print_x64(f, "start_data", m->start_data);
+	print_x64(f, "end_data", m->end_data);
+	print_x64(f, "start_brk", m->start_brk);
+	print_x64(f, "brk", m->brk);
+	print_x64(f, "start_stack", m->start_stack);
+	print_x64(f, "arg_start", m->arg_start);
+	print_x64(f, "arg_end", m->arg_end);
+	print_x64(f, "env_start", m->env_start);
+	print_x64(f, "env_end", m->env_end);
+	print_x64(f, "vdso", m->vdso);
+	fprintf(f, "  %-12s %u\n", "nr_vmas", m->nr_vmas);
+	for (n = 0; n + 1 < CKPT_AUXV_WORDS && m->saved_auxv[n]; n += 2)
+		;
+	fprintf(f, "  %-12s %d entries\n", "saved_auxv", n / 2);
+	print_str(f, "exe_path", m->exe_path, rec->len - sizeof(*m));
+}
+
+/* CKPT_HDR_VMA */
+
+#define CKPT_VMA_FLAGS	(CKPT_VMA_SHARED | CKPT_VMA_GROWSDOWN | \
+			 CKPT_VMA_DONTFORK | CKPT_VMA_DONTDUMP | \
+			 CKPT_VMA_WIPEONFORK | CKPT_VMA_MAYWRITE)
+#define CKPT_PROT_MASK	0x7	/* PROT_READ | PROT_WRITE | PROT_EXEC */
+
+static const char *const vma_kinds[] = {
+	[CKPT_VMA_ANON] = "anon", [CKPT_VMA_FILE] = "file",
+	[CKPT_VMA_VDSO] = "vdso",
+};
+
+static const char *kind_name(const char *const *names, size_t n, uint32_t k)
+{
+	return k < n && names[k] ? names[k] : "unknown";
+}
+
+static int vma_check(const struct ckpt_record *rec, struct ckpt_err *err)
+{
+	const struct ckpt_hdr_vma *v = rec->data;
+	uint64_t page = rec->page_shift ? 1ULL << rec->page_shift : 4096;
+	size_t pathlen = rec->len - sizeof(*v);
+
+	if ((v->start & (page - 1)) || (v->end & (page - 1)) ||
+	    v->start >= v->end)
+		return fail(err, offsetof(struct ckpt_hdr_vma, start), EBADMSG,
+			    "vma: bad range 0x%llx-0x%llx",
+			    (unsigned long long)v->start,
+			    (unsigned long long)v->end);
+	if (v->prot & ~CKPT_PROT_MASK)
+		return fail(err, offsetof(struct ckpt_hdr_vma, prot), EBADMSG,
+			    "vma: unknown prot 0x%x", v->prot);
+	if (v->flags & ~CKPT_VMA_FLAGS)
+		return fail(err, offsetof(struct ckpt_hdr_vma, flags), EBADMSG,
+			    "vma: unknown flags 0x%x", v->flags);
+	if (v->kind < CKPT_VMA_ANON || v->kind > CKPT_VMA_VDSO)
+		return fail(err, offsetof(struct ckpt_hdr_vma, kind), EBADMSG,
+			    "vma: unknown kind %u", v->kind);
+	if (reserved_zero(err, offsetof(struct ckpt_hdr_vma, reserved),
+			  v->reserved, "vma"))
+		return -1;
+	if (v->kind == CKPT_VMA_FILE && (!pathlen || !v->path[0] ||
+					 !has_nul(v->path, pathlen)))
+		return fail(err, sizeof(*v), EBADMSG,
+			    "vma: file mapping without a NUL-terminated path");
+	if (v->kind != CKPT_VMA_FILE && pathlen && !has_nul(v->path, pathlen))
+		return fail(err, sizeof(*v), EBADMSG,
+			    "vma: path is not NUL terminated");
+	return 0;
+}
+
+static void print_prot(FILE *f, uint32_t prot)
+{
+	fprintf(f, "  %-12s 0x%x (%c%c%c)\n", "prot", prot,
+		prot & 1 ? 'r' : '-', prot & 2 ? 'w' : '-', prot & 4 ? 'x' : '-');
+}
+
+static void print_flags(FILE *f, const char *name, uint32_t flags,
+			const char *const *names, size_t n)
+{
+	const char *sep = " (";
+	size_t i;
+
+	fprintf(f, "  %-12s 0x%x", name, flags);
+	for (i = 0; i < n; i++) {
+		if (!(flags & (1U << i)) || !names[i])
+			continue;
+		fprintf(f, "%s%s", sep, names[i]);
+		sep = " ";
+	}
+	if (*sep == ' ')
+		fputc(')', f);
+	fputc('\n', f);
+}
+
+static void vma_print(FILE *f, const struct ckpt_record *rec)
+{
+	static const char *const flag_names[] = {
+		"SHARED", "GROWSDOWN", "DONTFORK", "DONTDUMP", "WIPEONFORK",
+		"MAYWRITE",
+	};
+	const struct ckpt_hdr_vma *v = rec->data;
+
+	fprintf(f, "  %-12s 0x%llx-0x%llx (%llu KiB)\n", "range",
+		(unsigned long long)v->start, (unsigned long long)v->end,
+		(unsigned long long)(v->end - v->start) >> 10);
+	fprintf(f, "  %-12s %u (%s)\n", "kind", v->kind,
+		kind_name(vma_kinds, sizeof(vma_kinds) / sizeof(vma_kinds[0]),
+			  v->kind));
+	print_prot(f, v->prot);
+	print_flags(f, "flags", v->flags, flag_names,
+		    sizeof(flag_names) / sizeof(flag_names[0]));
+	print_u64(f, "pgoff", v->pgoff);
+	if (rec->len > sizeof(*v))
+		print_str(f, "path", v->path, rec->len - sizeof(*v));
+}
+
+/* CKPT_HDR_PAGES: the record is read whole but only its header kept */
+
+static int pages_check(const struct ckpt_record *rec, struct ckpt_err *err)
+{
+	const struct ckpt_hdr_pages *p = rec->data;
+	unsigned int shift = rec->page_shift ? rec->page_shift : 12;
+	uint64_t page = 1ULL << shift;
+
+	if (p->addr & (page - 1))
+		return fail(err, offsetof(struct ckpt_hdr_pages, addr), EBADMSG,
+			    "pages: address 0x%llx not page aligned",
+			    (unsigned long long)p->addr);
+	if (!p->nr_pages || p->nr_pages > (UINT32_MAX >> shift) ||
+	    rec->len != sizeof(*p) + (p->nr_pages << shift))
+		return fail(err, offsetof(struct ckpt_hdr_pages, nr_pages),
+			    EBADMSG, "pages: %llu pages in a record of %u bytes",
+			    (unsigned long long)p->nr_pages, rec->len);
+	return 0;
+}
+
+static void pages_print(FILE *f, const struct ckpt_record *rec)
+{
+	const struct ckpt_hdr_pages *p = rec->data;
+
+	print_x64(f, "addr", p->addr);
+	print_u64(f, "nr_pages", p->nr_pages);
+}
+
+/* CKPT_HDR_FILES */
+
+static int files_check(const struct ckpt_record *rec, struct ckpt_err *err)
+{
+	const struct ckpt_hdr_files *fl = rec->data;
+
+	return reserved_zero(err, offsetof(struct ckpt_hdr_files, reserved),
+			     fl->reserved, "files");
+}
+
+static void files_print(FILE *f, const struct ckpt_record *rec)
+{
+	const struct ckpt_hdr_files *fl = rec->data;
+
+	fprintf(f, "  %-12s %u\n", "nr_fds", fl->nr_fds);
+}
+
+/* CKPT_HDR_FILE */
+
+static const char *const file_kinds[] = {
+	[CKPT_FILE_REG] = "reg", [CKPT_FILE_DIR] = "dir",
+	[CKPT_FILE_CHR] = "chr",
+};
+
+/* The open flags a file record may carry (x86-64 values). */
+#define CKPT_O_ACCMODE	00000003
+#define CKPT_O_APPEND	00002000
+#define CKPT_O_NONBLOCK	00004000
+#define CKPT_O_DSYNC	00010000
+#define CKPT_O_DIRECT	00040000
+#define CKPT_O_NOATIME	01000000
+#define CKPT_O_SYNC	04010000	/* __O_SYNC | O_DSYNC */
+#define CKPT_O_LARGEFILE 00100000
+#define CKPT_FILE_FLAGS	(CKPT_O_ACCMODE | CKPT_O_APPEND | CKPT_O_NONBLOCK | \
+			 CKPT_O_DSYNC | CKPT_O_DIRECT | CKPT_O_NOATIME | \
+			 CKPT_O_SYNC | CKPT_O_LARGEFILE)
+
+static int file_check(const struct ckpt_record *rec, struct ckpt_err *err)
+{
+	const struct ckpt_hdr_file *fi = rec->data;
+	size_t pathlen = rec->len - sizeof(*fi);
+
+	if (fi->tag <= 0)
+		return fail(err, offsetof(struct ckpt_hdr_file, tag), EBADMSG,
+			    "file: tag %d", fi->tag);
+	if (fi->kind < CKPT_FILE_REG || fi->kind > CKPT_FILE_CHR)
+		return fail(err, offsetof(struct ckpt_hdr_file, kind), EBADMSG,
+			    "file: unknown kind %u", fi->kind);
+	if ((fi->flags & ~CKPT_FILE_FLAGS) ||
+	    (fi->flags & CKPT_O_ACCMODE) == CKPT_O_ACCMODE)
+		return fail(err, offsetof(struct ckpt_hdr_file, flags), EBADMSG,
+			    "file: bad flags 0%o", fi->flags);
+	if (reserved_zero(err, offsetof(struct ckpt_hdr_file, reserved),
+			  fi->reserved, "file"))
+		return -1;
+	if (fi->pos < 0)
+		return fail(err, offsetof(struct ckpt_hdr_file, pos), EBADMSG,
+			    "file: negative position %lld", (long long)fi->pos);
+	if (!pathlen || fi->path[0] != '/' || !has_nul(fi->path, pathlen))
+		return fail(err, sizeof(*fi), EBADMSG,
+			    "file: path is not absolute and NUL terminated");
+	return 0;
+}
+
+static void file_print(FILE *f, const struct ckpt_record *rec)
+{
+	static const char *const acc[] = { "O_RDONLY", "O_WRONLY", "O_RDWR", "?" };
+	const struct ckpt_hdr_file *fi = rec->data;
+	uint32_t fl = fi->flags;
+
+	fprintf(f, "  %-12s %d\n", "tag", fi->tag);
+	fprintf(f, "  %-12s %u (%s)\n", "kind", fi->kind,
+		kind_name(file_kinds, sizeof(file_kinds) / sizeof(file_kinds[0]),
+			  fi->kind));
+	fprintf(f, "  %-12s 0%o (%s", "flags", fl, acc[fl & CKPT_O_ACCMODE]);
+	if (fl & CKPT_O_APPEND)
+		fputs("|O_APPEND", f);
+	if (fl & CKPT_O_NONBLOCK)
+		fputs("|O_NONBLOCK", f);
+	if ((fl & CKPT_O_SYNC) == CKPT_O_SYNC)
+		fputs("|O_SYNC", f);
+	else if (fl & CKPT_O_DSYNC)
+		fputs("|O_DSYNC", f);
+	if (fl & CKPT_O_DIRECT)
+		fputs("|O_DIRECT", f);
+	if (fl & CKPT_O_NOATIME)
+		fputs("|O_NOATIME", f);
+	if (fl & CKPT_O_LARGEFILE)
+		fputs("|O_LARGEFILE", f);
+	fputs(")\n", f);
+	fprintf(f, "  %-12s %lld\n", "pos", (long long)fi->pos);
+	print_str(f, "path", fi->path, rec->len - sizeof(*fi));
+}
+
+/* CKPT_HDR_FD */
+
+static int fd_check(const struct ckpt_record *rec, struct ckpt_err *err)
+{
+	const struct ckpt_hdr_fd *d = rec->data;
+
+	if (d->fd < 0)
+		return fail(err, offsetof(struct ckpt_hdr_fd, fd), EBADMSG,
+			    "fd: descriptor %d", d->fd);
+	if (d->flags & ~CKPT_FD_CLOEXEC)
+		return fail(err, offsetof(struct ckpt_hdr_fd, flags), EBADMSG,
+			    "fd: unknown flags 0x%x", d->flags);
+	if (d->file <= 0)
+		return fail(err, offsetof(struct ckpt_hdr_fd, file), EBADMSG,
+			    "fd: file tag %d", d->file);
+	return reserved_zero(err, offsetof(struct ckpt_hdr_fd, reserved),
+			     d->reserved, "fd");
+}
+
+static void fd_print(FILE *f, const struct ckpt_record *rec)
+{
+	const struct ckpt_hdr_fd *d = rec->data;
+
+	fprintf(f, "  %-12s %d\n", "fd", d->fd);
+	fprintf(f, "  %-12s 0x%x%s\n", "flags", d->flags,
+		d->flags & CKPT_FD_CLOEXEC ? " (CLOEXEC)" : "");
+	fprintf(f, "  %-12s %d\n", "file", d->file);
+}
+
+/* CKPT_HDR_SIGNALS */
+
+static int signals_check(const struct ckpt_record *rec, struct ckpt_err *err)
+{
+	const struct ckpt_hdr_signals *s = rec->data;
+
+	if (s->blocked & ((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1))))
+		return fail(err, offsetof(struct ckpt_hdr_signals, blocked),
+			    EBADMSG, "signals: SIGKILL or SIGSTOP blocked");
+	return 0;
+}
+
+static void signals_print(FILE *f, const struct ckpt_record *rec)
+{
+	const struct ckpt_hdr_signals *s = rec->data;
+	int i;
+
+	print_sigset(f, "blocked", s->blocked);
+	print_x64(f, "altstack_sp", s->altstack_sp);
+	print_u64(f, "altstack_size", s->altstack_size);
+	fprintf(f, "  %-12s 0x%x\n", "altstack_flags", s->altstack_flags);
+	fprintf(f, "  %-12s %u\n", "nr_pending", s->nr_pending);
+	for (i = 0; i < CKPT_NSIG; i++) {
+		const struct ckpt_sigaction *a = &s->action[i];
+		char name[16];
+
+		if (!a->handler && !a->flags && !a->restorer && !a->mask)
+			continue;	/* SIG_DFL, nothing set */
+		if (ckpt_signal_name(i + 1))
+			snprintf(name, sizeof(name), "%s", ckpt_signal_name(i + 1));
+		else
+			snprintf(name, sizeof(name), "signal %d", i + 1);
+		fprintf(f, "  %-12s handler ", name);
+		if (a->handler <= 1)
+			fputs(a->handler ? "SIG_IGN" : "SIG_DFL", f);
+		else
+			fprintf(f, "0x%llx", (unsigned long long)a->handler);
+		fprintf(f, " flags 0x%llx restorer 0x%llx mask 0x%llx\n",
+			(unsigned long long)a->flags,
+			(unsigned long long)a->restorer,
+			(unsigned long long)a->mask);
+	}
+}
+
+/* CKPT_HDR_SIGINFO */
+
+static int siginfo_check(const struct ckpt_record *rec, struct ckpt_err *err)
+{
+	const struct ckpt_hdr_siginfo *si = rec->data;
+	int32_t signo;
+
+	if (si->shared > 1)
+		return fail(err, offsetof(struct ckpt_hdr_siginfo, shared),
+			    EBADMSG, "siginfo: shared is %u", si->shared);
+	if (reserved_zero(err, offsetof(struct ckpt_hdr_siginfo, reserved),
+			  si->reserved, "siginfo"))
+		return -1;
+	memcpy(&signo, si->info, sizeof(signo));
+	if (signo < 1 || signo > CKPT_NSIG)
+		return fail(err, offsetof(struct ckpt_hdr_siginfo, info),
+			    EBADMSG, "siginfo: signal %d", signo);
+	return 0;
+}
+
+static void siginfo_print(FILE *f, const struct ckpt_record *rec)
+{
+	const struct ckpt_hdr_siginfo *si = rec->data;
+	int32_t v[3];
+
+	memcpy(v, si->info, sizeof(v));	/* si_signo, si_errno, si_code */
+	fprintf(f, "  %-12s %d", "signo", v[0]);
+	if (ckpt_signal_name(v[0]))
+		fprintf(f, " (%s)", ckpt_signal_name(v[0]));
+	fputc('\n', f);
+	fprintf(f, "  %-12s %d\n", "errno", v[1]);
+	fprintf(f, "  %-12s %d\n", "code", v[2]);
+	fprintf(f, "  %-12s %u (%s)\n", "shared", si->shared,
+		si->shared ? "process" : "task");
+}
+
+#endif /* CKPT_COMM_LEN */
+
 /*
  * Every record type the library knows.  ERROR must hold at least the
- * message's NUL.
+ * message's NUL; so must MM (exe_path) and FILE (path).
  */
 static const struct ckpt_rec_type rec_types[] = {
-	{ CKPT_HDR_HEADER, "header", sizeof(struct ckpt_hdr_header), 0,
+	{ CKPT_HDR_HEADER, "header", sizeof(struct ckpt_hdr_header), 0, 0,
 	  header_check, header_print },
-	{ CKPT_HDR_TAIL, "tail", sizeof(struct ckpt_hdr_tail), 0,
+	{ CKPT_HDR_TAIL, "tail", sizeof(struct ckpt_hdr_tail), 0, 0,
 	  tail_check, tail_print },
-	{ CKPT_HDR_ERROR, "error", sizeof(struct ckpt_hdr_error) + 1, 1,
+	{ CKPT_HDR_ERROR, "error", sizeof(struct ckpt_hdr_error) + 1, 1, 0,
 	  error_check, error_print },
+#ifdef CKPT_COMM_LEN
+	{ CKPT_HDR_TASK, "task", sizeof(struct ckpt_hdr_task), 0, 0,
+	  task_check, task_print },
+	{ CKPT_HDR_CPU, "cpu", sizeof(struct ckpt_hdr_cpu), 1, 0,
+	  cpu_check, cpu_print },
+	{ CKPT_HDR_MM, "mm", sizeof(struct ckpt_hdr_mm) + 1, 1, 0,
+	  mm_check, mm_print },
+	{ CKPT_HDR_VMA, "vma", sizeof(struct ckpt_hdr_vma), 1, 0,
+	  vma_check, vma_print },
+	{ CKPT_HDR_PAGES, "pages", sizeof(struct ckpt_hdr_pages), 1, 1,
+	  pages_check, pages_print },
+	{ CKPT_HDR_FILES, "files", sizeof(struct ckpt_hdr_files), 0, 0,
+	  files_check, files_print },
+	{ CKPT_HDR_FILE, "file", sizeof(struct ckpt_hdr_file) + 2, 1, 0,
+	  file_check, file_print },
+	{ CKPT_HDR_FD, "fd", sizeof(struct ckpt_hdr_fd), 0, 0,
+	  fd_check, fd_print },
+	{ CKPT_HDR_SIGNALS, "signals", sizeof(struct ckpt_hdr_signals), 0, 0,
+	  signals_check, signals_print },
+	{ CKPT_HDR_SIGINFO, "siginfo", sizeof(struct ckpt_hdr_siginfo), 0, 0,
+	  siginfo_check, siginfo_print },
+#endif
 };
 
 const struct ckpt_rec_type *ckpt_rec_type(uint32_t type)
@@ -348,6 +879,9 @@ void ckpt_reader_release(struct ckpt_reader *r)
 	free(r->buf);
 	r->buf = NULL;
 	r->bufsz = 0;
+	free(r->task.tags);
+	r->task.tags = NULL;
+	r->task.nr_tags = r->task.max_tags = 0;
 }
 
 size_t ckpt_read_raw(struct ckpt_reader *r, void *buf, size_t n)
@@ -400,7 +934,7 @@ static int check_len(struct ckpt_reader *r, const struct ckpt_rec_type *rt,
 		return fail(&r->err, len_off, EBADMSG,
 			    "%s: record length %u, expected %s%u", rt->name,
 			    len, rt->varlen ? "at least " : "", rt->size);
-	if (len > CKPT_REC_MAX)
+	if (len > CKPT_REC_MAX && !rt->skip_payload)
 		return fail(&r->err, len_off, EBADMSG,
 			    "%s: record length %u too large", rt->name, len);
 	return 0;
@@ -437,6 +971,222 @@ static int check_order(struct ckpt_reader *r, const struct ckpt_rec_type *rt,
 			    rt->name);
 	if (r->state != CKPT_RD_HEADER && type == CKPT_HDR_HEADER)
 		return fail(&r->err, off, EBADMSG, "second header record");
+	return 0;
+}
+
+#ifdef CKPT_COMM_LEN
+static int place_fail(struct ckpt_reader *r, uint64_t off, const char *found,
+		      const char *expected)
+{
+	return fail(&r->err, off, EBADMSG, "%s record out of place: expected %s",
+		    found, expected);
+}
+
+static int add_tag(struct ckpt_reader *r, int32_t tag, uint64_t off)
+{
+	struct ckpt_task_state *ts = &r->task;
+	size_t i;
+
+	for (i = 0; i < ts->nr_tags; i++)
+		if (ts->tags[i] == tag)
+			return fail(&r->err, off + offsetof(struct ckpt_hdr_file, tag),
+				    EBADMSG, "file: tag %d used twice", tag);
+	if (ts->nr_tags == ts->max_tags) {
+		size_t n = ts->max_tags ? 2 * ts->max_tags : 64;
+		int32_t *p = realloc(ts->tags, n * sizeof(*p));
+
+		if (!p)
+			return fail(&r->err, off, ENOMEM, "%s", strerror(ENOMEM));
+		ts->tags = p;
+		ts->max_tags = n;
+	}
+	ts->tags[ts->nr_tags++] = tag;
+	return 0;
+}
+
+static int known_tag(const struct ckpt_reader *r, int32_t tag)
+{
+	size_t i;
+
+	for (i = 0; i < r->task.nr_tags; i++)
+		if (r->task.tags[i] == tag)
+			return 1;
+	return 0;
+}
+
+/* What may come next, for the message. */
+static const char *expected(const struct ckpt_task_state *ts)
+{
+	switch (ts->pos) {
+	case CKPT_TP_NONE:
+		return "task or tail";
+	case CKPT_TP_TASK:
+		return "mm";
+	case CKPT_TP_VMAS:
+		if (ts->vmas_left)
+			return ts->in_vma ? "vma or pages" : "vma";
+		return ts->in_vma ? "pages or files" : "files";
+	case CKPT_TP_FDS:
+		return ts->fds_left ? "file or fd" : "signals";
+	case CKPT_TP_FILE:
+		return "fd of the file";
+	case CKPT_TP_SIGNALS:
+		return ts->sigs_left ? "siginfo" : "cpu";
+	}
+	return "?";
+}
+
+/*
+ * The record's place in a task's section: header, [task, mm, (vma,
+ * pages*)*, files, (file?, fd)*, signals, siginfo*, cpu], tail, with the
+ * counts the mm, files and signals records announce.
+ */
+static int check_place(struct ckpt_reader *r, const struct ckpt_record *rec)
+{
+	struct ckpt_task_state *ts = &r->task;
+	const char *name = rec->rt->name;
+	uint64_t page = 1ULL << r->header.page_shift;
+
+	switch (rec->type) {
+	case CKPT_HDR_HEADER:
+	case CKPT_HDR_ERROR:
+		return 0;
+	case CKPT_HDR_TAIL:
+	case CKPT_HDR_TASK:
+		if (ts->pos != CKPT_TP_NONE)
+			return place_fail(r, rec->off, name, expected(ts));
+		if (rec->type == CKPT_HDR_TASK) {
+			ts->pos = CKPT_TP_TASK;
+			if (!ts->nr_tasks++)
+				memcpy(&r->first_task, rec->data,
+				       sizeof(r->first_task));
+		}
+		return 0;
+	case CKPT_HDR_MM: {
+		const struct ckpt_hdr_mm *m = rec->data;
+
+		if (ts->pos != CKPT_TP_TASK)
+			return place_fail(r, rec->off, name, expected(ts));
+		ts->pos = CKPT_TP_VMAS;
+		ts->vmas_left = m->nr_vmas;
+		ts->in_vma = 0;
+		ts->vma_end = 0;
+		return 0;
+	}
+	case CKPT_HDR_VMA: {
+		const struct ckpt_hdr_vma *v = rec->data;
+
+		if (ts->pos != CKPT_TP_VMAS || !ts->vmas_left)
+			return place_fail(r, rec->off, name, expected(ts));
+		if (v->start < ts->vma_end)
+			return fail(&r->err, rec->off + offsetof(struct ckpt_hdr_vma, start),
+				    EBADMSG, "vma: 0x%llx-0x%llx overlaps or precedes the previous mapping",
+				    (unsigned long long)v->start,
+				    (unsigned long long)v->end);
+		ts->vmas_left--;
+		ts->in_vma = 1;
+		ts->vma_start = v->start;
+		ts->vma_end = v->end;
+		ts->next_page = v->start;
+		return 0;
+	}
+	case CKPT_HDR_PAGES: {
+		const struct ckpt_hdr_pages *p = rec->data;
+
+		if (ts->pos != CKPT_TP_VMAS || !ts->in_vma)
+			return place_fail(r, rec->off, name, expected(ts));
+		if (p->addr < ts->next_page || p->addr >= ts->vma_end ||
+		    p->nr_pages > (ts->vma_end - p->addr) / page)
+			return fail(&r->err, rec->off + offsetof(struct ckpt_hdr_pages, addr),
+				    EBADMSG, "pages: 0x%llx + %llu pages outside the mapping 0x%llx-0x%llx or out of order",
+				    (unsigned long long)p->addr,
+				    (unsigned long long)p->nr_pages,
+				    (unsigned long long)ts->vma_start,
+				    (unsigned long long)ts->vma_end);
+		ts->next_page = p->addr + p->nr_pages * page;
+		return 0;
+	}
+	case CKPT_HDR_FILES: {
+		const struct ckpt_hdr_files *fl = rec->data;
+
+		if (ts->pos != CKPT_TP_VMAS || ts->vmas_left)
+			return place_fail(r, rec->off, name, expected(ts));
+		ts->pos = CKPT_TP_FDS;
+		ts->fds_left = fl->nr_fds;
+		return 0;
+	}
+	case CKPT_HDR_FILE: {
+		const struct ckpt_hdr_file *fi = rec->data;
+
+		if (ts->pos != CKPT_TP_FDS || !ts->fds_left)
+			return place_fail(r, rec->off, name, expected(ts));
+		if (add_tag(r, fi->tag, rec->off))
+			return -1;
+		ts->pos = CKPT_TP_FILE;
+		ts->file_tag = fi->tag;
+		return 0;
+	}
+	case CKPT_HDR_FD: {
+		const struct ckpt_hdr_fd *d = rec->data;
+
+		if ((ts->pos != CKPT_TP_FDS && ts->pos != CKPT_TP_FILE) ||
+		    !ts->fds_left)
+			return place_fail(r, rec->off, name, expected(ts));
+		if (ts->pos == CKPT_TP_FILE ? d->file != ts->file_tag :
+					      !known_tag(r, d->file))
+			return fail(&r->err, rec->off + offsetof(struct ckpt_hdr_fd, file),
+				    EBADMSG, "fd %d: file tag %d %s", d->fd,
+				    d->file, ts->pos == CKPT_TP_FILE ?
+				    "is not that of the file record before it" :
+				    "names no file record");
+		ts->pos = CKPT_TP_FDS;
+		ts->fds_left--;
+		return 0;
+	}
+	case CKPT_HDR_SIGNALS: {
+		const struct ckpt_hdr_signals *sg = rec->data;
+
+		if (ts->pos != CKPT_TP_FDS || ts->fds_left)
+			return place_fail(r, rec->off, name, expected(ts));
+		ts->pos = CKPT_TP_SIGNALS;
+		ts->sigs_left = sg->nr_pending;
+		return 0;
+	}
+	case CKPT_HDR_SIGINFO:
+		if (ts->pos != CKPT_TP_SIGNALS || !ts->sigs_left)
+			return place_fail(r, rec->off, name, expected(ts));
+		ts->sigs_left--;
+		return 0;
+	case CKPT_HDR_CPU:
+		if (ts->pos != CKPT_TP_SIGNALS || ts->sigs_left)
+			return place_fail(r, rec->off, name, expected(ts));
+		ts->pos = CKPT_TP_NONE;
+		return 0;
+	}
+	return 0;
+}
+#else
+static int check_place(struct ckpt_reader *r, const struct ckpt_record *rec)
+{
+	(void)r;
+	(void)rec;
+	return 0;
+}
+#endif
+
+/* Read and drop n bytes of a record's payload. */
+static int skip(struct ckpt_reader *r, uint64_t n, const char *what,
+		uint64_t rec_off)
+{
+	unsigned char buf[65536];
+
+	while (n) {
+		size_t k = n < sizeof(buf) ? n : sizeof(buf);
+
+		if (need(r, buf, k, what, rec_off))
+			return -1;
+		n -= k;
+	}
 	return 0;
 }
 
@@ -489,6 +1239,7 @@ static int next(struct ckpt_reader *r, struct ckpt_record *rec)
 	struct ckpt_hdr h;
 	uint64_t off = r->off;
 	char what[64];
+	uint32_t keep;
 	ssize_t got;
 
 	got = ckpt_read_full(r->fd, &h, sizeof(h));
@@ -510,12 +1261,12 @@ static int next(struct ckpt_reader *r, struct ckpt_record *rec)
 			    h.type);
 	if (check_order(r, rt, off, h.type) || check_len(r, rt, off, h.len))
 		return -1;
-	if (grow(r, h.len))
+	keep = rt->skip_payload ? rt->size : h.len;
+	if (grow(r, keep))
 		return -1;
 	memcpy(r->buf, &h, sizeof(h));
 	snprintf(what, sizeof(what), "%s record", rt->name);
-	if (need(r, r->buf + sizeof(h), h.len - sizeof(h), what, off) ||
-	    read_padding(r, rt, off, h.len))
+	if (need(r, r->buf + sizeof(h), keep - sizeof(h), what, off))
 		return -1;
 
 	rec->off = off;
@@ -523,11 +1274,23 @@ static int next(struct ckpt_reader *r, struct ckpt_record *rec)
 	rec->len = h.len;
 	rec->rt = rt;
 	rec->data = r->buf;
+	rec->datalen = keep;
+	rec->page_shift = r->state == CKPT_RD_HEADER ? 0 : r->header.page_shift;
 
-	if (rt->check && rt->check(rec, &r->err)) {
+	/* A record whose payload is skipped is checked before it is read. */
+	if (rt->skip_payload && rt->check && rt->check(rec, &r->err)) {
 		r->err.off += off;
 		return -1;
 	}
+	if (skip(r, h.len - keep, what, off) ||
+	    read_padding(r, rt, off, h.len))
+		return -1;
+	if (!rt->skip_payload && rt->check && rt->check(rec, &r->err)) {
+		r->err.off += off;
+		return -1;
+	}
+	if (check_place(r, rec))
+		return -1;
 
 	switch (h.type) {
 	case CKPT_HDR_HEADER:
@@ -572,4 +1335,30 @@ int ckpt_next(struct ckpt_reader *r, struct ckpt_record *rec)
 		return -1;
 	}
 	return 1;
+}
+
+int ckpt_first_task(int fd, struct ckpt_hdr_task *task, struct ckpt_err *err)
+{
+	struct ckpt_reader r;
+	struct ckpt_record rec;
+	int ret;
+
+	ckpt_reader_init(&r, fd);
+	while ((ret = ckpt_next(&r, &rec)) > 0) {
+		if (rec.type == CKPT_HDR_HEADER &&
+		    ckpt_header_runnable(&r.header, rec.off, &r.err)) {
+			ret = -1;
+			break;
+		}
+#ifdef CKPT_COMM_LEN
+		if (rec.type == CKPT_HDR_TASK) {
+			memcpy(task, rec.data, sizeof(*task));
+			break;
+		}
+#endif
+	}
+	*err = r.err;
+	ckpt_reader_release(&r);
+	(void)task;
+	return ret;
 }

@@ -24,6 +24,7 @@
 
 #include <linux/checkpoint.h>
 #include <linux/checkpoint_hdr.h>
+#include <asm/checkpoint_hdr.h>
 
 /* Largest record read into memory whole. */
 #define CKPT_REC_MAX		(64U << 20)
@@ -39,7 +40,9 @@ struct ckpt_record {
 	uint32_t type;
 	uint32_t len;		/* struct ckpt_hdr included, padding excluded */
 	const struct ckpt_rec_type *rt;
-	const void *data;	/* @len bytes, valid until the next ckpt_next() */
+	const void *data;	/* @datalen bytes, valid until the next ckpt_next() */
+	uint32_t datalen;	/* @len, or the fixed part of a skip_payload type */
+	unsigned int page_shift; /* of the image (its header), 0 before it */
 };
 
 /**
@@ -48,6 +51,8 @@ struct ckpt_record {
  * @name: short lower-case name
  * @size: size of the record; for @varlen types the minimum size
  * @varlen: records may be longer than @size
+ * @skip_payload: only the first @size bytes are kept in memory; the rest
+ *	(page contents) is read and discarded
  * @check: validate the fields (optional); on failure fill @err (offset
  *	relative to the record) and return -1
  * @print: print the decoded fields, one "  name value" line each
@@ -57,6 +62,7 @@ struct ckpt_rec_type {
 	const char *name;
 	uint32_t size;
 	int varlen;
+	int skip_payload;
 	int (*check)(const struct ckpt_record *rec, struct ckpt_err *err);
 	void (*print)(FILE *f, const struct ckpt_record *rec);
 };
@@ -70,6 +76,33 @@ enum ckpt_reader_state {
 	CKPT_RD_FAILED,		/* err describes why */
 };
 
+/*
+ * Where the reader is inside a task's records: header, [task, mm,
+ * (vma, pages*)*, files, (file?, fd)*, signals, siginfo*, cpu], tail.
+ */
+enum ckpt_task_pos {
+	CKPT_TP_NONE,		/* between tasks: task or tail next */
+	CKPT_TP_TASK,		/* task read: mm next */
+	CKPT_TP_VMAS,		/* in the mm: vma, pages or files next */
+	CKPT_TP_FDS,		/* in the files: file, fd or signals next */
+	CKPT_TP_FILE,		/* a file read: its fd next */
+	CKPT_TP_SIGNALS,	/* signals read: siginfo or cpu next */
+};
+
+struct ckpt_task_state {
+	enum ckpt_task_pos pos;
+	uint32_t vmas_left;	/* vma records the mm announced */
+	uint32_t fds_left;	/* fd records the files announced */
+	uint32_t sigs_left;	/* siginfo records the signals announced */
+	int in_vma;		/* a vma was read: pages may follow */
+	uint64_t vma_start, vma_end;
+	uint64_t next_page;	/* pages of a vma come in address order */
+	int32_t file_tag;	/* tag of the file record just read */
+	int32_t *tags;		/* file tags seen in the image */
+	size_t nr_tags, max_tags;
+	uint64_t nr_tasks;
+};
+
 struct ckpt_reader {
 	int fd;
 	uint64_t off;			/* bytes consumed from fd */
@@ -79,6 +112,8 @@ struct ckpt_reader {
 	size_t bufsz;
 	struct ckpt_hdr_header header;	/* valid once the header was read */
 	struct ckpt_hdr_tail tail;	/* valid in state CKPT_RD_TAIL/DONE */
+	struct ckpt_task_state task;
+	struct ckpt_hdr_task first_task; /* valid once a task record was read */
 	struct ckpt_err err;
 };
 
@@ -113,6 +148,16 @@ unsigned int ckpt_this_arch(void);		/* 0 when unsupported */
 
 void ckpt_print_record(FILE *f, const struct ckpt_record *rec);
 void ckpt_hexdump(FILE *f, const void *buf, size_t len, uint64_t off);
+
+/*
+ * The pid of the image's first task: read the stream up to its task record.
+ * Returns 1 with *task filled, 0 when the image holds no task (header then
+ * tail), -1 with err filled.  Consumes the records it reads.
+ */
+int ckpt_first_task(int fd, struct ckpt_hdr_task *task, struct ckpt_err *err);
+
+/* Name of a signal ("SIGUSR1"), NULL when unknown. */
+const char *ckpt_signal_name(int sig);
 
 /* Read exactly n bytes unless the stream ends: bytes read, or -1 (errno). */
 ssize_t ckpt_read_full(int fd, void *buf, size_t n);

@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/uio.h>
+#include <sched.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -235,7 +238,10 @@ int t_wait(pid_t pid)
 
 /* The counting child */
 
+#define LOOP_REPORT_OFF	64
+
 static volatile int loop_signals, loop_last_signal;
+static volatile uint64_t loop_count;
 
 static void loop_handler(int sig)
 {
@@ -243,66 +249,71 @@ static void loop_handler(int sig)
 	loop_last_signal = sig;
 }
 
-static void __attribute__((noreturn))
-loop_child(volatile uint64_t *count, int ctl, int rep)
+static void __attribute__((noreturn)) loop_child(int ctl)
 {
 	struct sigaction sa = { .sa_handler = loop_handler };
 	struct t_loop_report r = { 0 };
-	int sig, i;
+	int sig, i, null;
 
 	sigemptyset(&sa.sa_mask);
 	for (sig = 1; sig < 32; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			sigaction(sig, &sa, NULL);
-	fcntl(ctl, F_SETFL, O_NONBLOCK);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Only files checkpoint(2) saves: /dev/null and the control file. */
+	null = open("/dev/null", O_RDWR);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
+	    dup2(null, 2) < 0 || dup2(ctl, 3) < 0)
+		_exit(3);
+	close_range(4, ~0U, 0);
+	ctl = 3;
 
 	for (;;) {
-		struct timespec ts = { 0, 200000 };
 		char c;
 		ssize_t n;
 
 		for (i = 0; i < 4096; i++)
-			(*count)++;
-		if (nanosleep(&ts, NULL) && errno == EINTR)
+			loop_count++;
+		if (sched_yield() && errno == EINTR)
 			r.eintr++;
-		n = read(ctl, &c, 1);
-		if (n >= 0)
-			break;	/* stop request, or the parent went away */
-		if (errno != EAGAIN && errno != EINTR)
+		n = pread(ctl, &c, 1, 0);
+		if (n == 1)
+			break;	/* stop request */
+		if (n < 0 && errno == EINTR)
+			r.eintr++;
+		else if (n < 0)
 			break;
 	}
-	r.count = *count;
+	r.count = loop_count;
 	r.signals = loop_signals;
 	r.last_signal = loop_last_signal;
-	_exit(ckpt_write_full(rep, &r, sizeof(r)) ? 2 : 0);
+	_exit(pwrite(ctl, &r, sizeof(r), LOOP_REPORT_OFF) == sizeof(r) ? 0 : 2);
 }
 
 int t_loop_start(struct t_loop *l)
 {
-	int ctl[2], rep[2];
-
-	l->count = mmap(NULL, sizeof(*l->count), PROT_READ | PROT_WRITE,
-			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (l->count == MAP_FAILED)
-		return -1;
-	*l->count = 0;
-	if (pipe2(ctl, O_CLOEXEC) || pipe2(rep, O_CLOEXEC))
+	l->ctl = t_mkstemp(l->path, "loop");
+	if (l->ctl < 0)
 		return -1;
 	fflush(NULL);
 	l->pid = fork();
 	if (l->pid < 0)
 		return -1;
-	if (l->pid == 0) {
-		close(ctl[1]);
-		close(rep[0]);
-		loop_child(l->count, ctl[0], rep[1]);
-	}
-	close(ctl[0]);
-	close(rep[1]);
-	l->ctl = ctl[1];
-	l->rep = rep[0];
+	if (l->pid == 0)
+		loop_child(l->ctl);
 	/* Running once it has counted. */
 	return t_loop_advances(l, 0, 5000) ? 0 : -1;
+}
+
+uint64_t t_loop_count(struct t_loop *l)
+{
+	uint64_t v = 0;
+	struct iovec local = { &v, sizeof(v) };
+	struct iovec remote = { (void *)&loop_count, sizeof(v) };
+
+	if (process_vm_readv(l->pid, &local, 1, &remote, 1, 0) != sizeof(v))
+		return 0;
+	return v;
 }
 
 int t_loop_advances(struct t_loop *l, uint64_t from, int ms)
@@ -311,11 +322,18 @@ int t_loop_advances(struct t_loop *l, uint64_t from, int ms)
 	int i;
 
 	for (i = 0; i < ms; i++) {
-		if (*l->count > from)
+		if (t_loop_count(l) > from)
 			return 1;
 		nanosleep(&ts, NULL);
 	}
-	return *l->count > from;
+	return t_loop_count(l) > from;
+}
+
+void t_loop_forget(struct t_loop *l)
+{
+	close(l->ctl);
+	unlink(l->path);
+	l->pid = 0;
 }
 
 int t_loop_stop(struct t_loop *l, struct t_loop_report *rep, int *status)
@@ -323,16 +341,13 @@ int t_loop_stop(struct t_loop *l, struct t_loop_report *rep, int *status)
 	ssize_t n;
 
 	memset(rep, 0, sizeof(*rep));
-	if (write(l->ctl, "x", 1) != 1)
+	if (pwrite(l->ctl, "x", 1, 0) != 1)
 		return -1;
-	n = ckpt_read_full(l->rep, rep, sizeof(*rep));
 	while (waitpid(l->pid, status, 0) < 0)
 		if (errno != EINTR)
 			return -1;
-	close(l->ctl);
-	close(l->rep);
-	munmap((void *)l->count, sizeof(*l->count));
-	l->pid = 0;
+	n = pread(l->ctl, rep, sizeof(*rep), LOOP_REPORT_OFF);
+	t_loop_forget(l);
 	return n == sizeof(*rep) ? 0 : -1;
 }
 
@@ -342,10 +357,43 @@ void t_loop_kill(struct t_loop *l)
 		return;
 	kill(l->pid, SIGKILL);
 	waitpid(l->pid, NULL, 0);
-	close(l->ctl);
-	close(l->rep);
-	munmap((void *)l->count, sizeof(*l->count));
-	l->pid = 0;
+	t_loop_forget(l);
+}
+
+int t_notask_image(char *path)
+{
+	struct ckpt_hdr_header h;
+	struct ckpt_hdr_tail t = { 0 };
+	struct t_loop l;
+	int fd, err;
+	ssize_t n;
+
+	if (t_loop_start(&l))
+		return -1;
+	err = t_checkpoint_file(l.pid, CHECKPOINT_SUBTREE, path);
+	t_loop_kill(&l);
+	if (err)
+		return -1;
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = pread(fd, &h, sizeof(h), 0);
+	t.h.type = CKPT_HDR_TAIL;
+	t.h.len = sizeof(t);
+	t.magic = CKPT_MAGIC_TAIL;
+	t.nr_records = 1;
+	t.size = sizeof(h);
+	if (n != sizeof(h) || h.h.type != CKPT_HDR_HEADER ||
+	    pwrite(fd, &t, sizeof(t), sizeof(h)) != sizeof(t) ||
+	    ftruncate(fd, sizeof(h) + sizeof(t))) {
+		err = errno ? errno : EIO;
+		close(fd);
+		unlink(path);
+		errno = err;
+		return -1;
+	}
+	close(fd);
+	return 0;
 }
 
 /* Images */

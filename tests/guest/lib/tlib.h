@@ -49,29 +49,42 @@ pid_t t_drain(int fd, int other_end, const char *path);
 
 /*
  * A child that counts in a loop until told to stop, recording signals it
- * receives and EINTR from its nanosleep()s.
+ * receives.  It holds nothing checkpoint(2) refuses: its counter is private
+ * (read with process_vm_readv), the stop request and its report go through
+ * a regular file in the temporary directory, its standard fds are /dev/null
+ * and it closes every other fd; it yields instead of sleeping.
  */
 struct t_loop_report {
 	uint64_t count;
 	int signals;	/* handled signals */
 	int last_signal;
-	int eintr;	/* nanosleep() calls that failed with EINTR */
+	int eintr;	/* calls that failed with EINTR */
 };
 
 struct t_loop {
 	pid_t pid;
-	volatile uint64_t *count;	/* shared with the child */
-	int ctl;			/* write end: stop request */
-	int rep;			/* read end: final report */
+	int ctl;			/* the control file: stop byte, report */
+	char path[4096];		/* its path, removed at stop/kill */
 };
 
 int t_loop_start(struct t_loop *l);
+/* The child's counter now (0 if it cannot be read). */
+uint64_t t_loop_count(struct t_loop *l);
 /* Wait up to ms milliseconds for the counter to pass from. */
 int t_loop_advances(struct t_loop *l, uint64_t from, int ms);
 /* Stop the child, collect its report and exit status (waitpid's). */
 int t_loop_stop(struct t_loop *l, struct t_loop_report *rep, int *status);
 /* Kill and reap the child. */
 void t_loop_kill(struct t_loop *l);
+/* Release what is left of a loop whose child was reaped elsewhere. */
+void t_loop_forget(struct t_loop *l);
+
+/*
+ * A header-and-tail image: the header checkpoint(2) wrote for a counting
+ * child, followed by a tail.  restart(2) restores no task from it.  Written
+ * to a new temporary file (path); 0, or -1 with errno.
+ */
+int t_notask_image(char *path);
 
 /* Wait for a child: its exit code, or 128+signal. */
 int t_wait(pid_t pid);
