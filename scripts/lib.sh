@@ -62,7 +62,7 @@ lcr_use_ccache() {
 	if [ -d /usr/lib/ccache ]; then
 		case ":$PATH:" in *:/usr/lib/ccache:*) ;; *) PATH=/usr/lib/ccache:$PATH ;; esac
 		export PATH
-		: "${CCACHE_DIR:=$HOME/.ccache}"
+		: "${CCACHE_DIR:=${HOME:-/root}/.ccache}"
 		export CCACHE_DIR
 		# Same hits from any $LCR_BUILD (paths below it are made relative).
 		: "${CCACHE_BASEDIR:=$LCR_BUILD}"
