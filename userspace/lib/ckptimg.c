@@ -604,7 +604,7 @@ static void files_print(FILE *f, const struct ckpt_record *rec)
 
 static const char *const file_kinds[] = {
 	[CKPT_FILE_REG] = "reg", [CKPT_FILE_DIR] = "dir",
-	[CKPT_FILE_CHR] = "chr",
+	[CKPT_FILE_CHR] = "chr", [CKPT_FILE_PIPE] = "pipe",
 };
 
 /* The open flags a file record may carry (x86-64 values). */
@@ -628,20 +628,22 @@ static int file_check(const struct ckpt_record *rec, struct ckpt_err *err)
 	if (fi->tag <= 0)
 		return fail(err, offsetof(struct ckpt_hdr_file, tag), EBADMSG,
 			    "file: tag %d", fi->tag);
-	if (fi->kind < CKPT_FILE_REG || fi->kind > CKPT_FILE_CHR)
+	if (fi->kind < CKPT_FILE_REG || fi->kind > CKPT_FILE_PIPE)
 		return fail(err, offsetof(struct ckpt_hdr_file, kind), EBADMSG,
 			    "file: unknown kind %u", fi->kind);
 	if ((fi->flags & ~CKPT_FILE_FLAGS) ||
 	    (fi->flags & CKPT_O_ACCMODE) == CKPT_O_ACCMODE)
 		return fail(err, offsetof(struct ckpt_hdr_file, flags), EBADMSG,
 			    "file: bad flags 0%o", fi->flags);
-	if (reserved_zero(err, offsetof(struct ckpt_hdr_file, reserved),
-			  fi->reserved, "file"))
-		return -1;
+	if ((fi->kind == CKPT_FILE_PIPE) != (fi->object != 0))
+		return fail(err, offsetof(struct ckpt_hdr_file, object), EBADMSG,
+			    "file: object %d for a file of kind %u", fi->object,
+			    fi->kind);
 	if (fi->pos < 0)
 		return fail(err, offsetof(struct ckpt_hdr_file, pos), EBADMSG,
 			    "file: negative position %lld", (long long)fi->pos);
-	if (!pathlen || fi->path[0] != '/' || !has_nul(fi->path, pathlen))
+	if (fi->kind == CKPT_FILE_PIPE ? !has_nul(fi->path, pathlen) :
+	    (!pathlen || fi->path[0] != '/' || !has_nul(fi->path, pathlen)))
 		return fail(err, sizeof(*fi), EBADMSG,
 			    "file: path is not absolute and NUL terminated");
 	return 0;
@@ -673,6 +675,8 @@ static void file_print(FILE *f, const struct ckpt_record *rec)
 	if (fl & CKPT_O_LARGEFILE)
 		fputs("|O_LARGEFILE", f);
 	fputs(")\n", f);
+	if (fi->object)
+		fprintf(f, "  %-12s %d\n", "object", fi->object);
 	fprintf(f, "  %-12s %lld\n", "pos", (long long)fi->pos);
 	print_str(f, "path", fi->path, rec->len - sizeof(*fi));
 }
@@ -786,6 +790,59 @@ static void siginfo_print(FILE *f, const struct ckpt_record *rec)
 		si->shared ? "process" : "task");
 }
 
+/* CKPT_HDR_PIPE */
+
+static int pipe_check(const struct ckpt_record *rec, struct ckpt_err *err)
+{
+	const struct ckpt_hdr_pipe *p = rec->data;
+
+	if (p->tag <= 0)
+		return fail(err, offsetof(struct ckpt_hdr_pipe, tag), EBADMSG,
+			    "pipe: tag %d", p->tag);
+	if (rec->len - sizeof(*p) > p->size)
+		return fail(err, offsetof(struct ckpt_hdr_pipe, size), EBADMSG,
+			    "pipe: %zu bytes in a pipe of %u",
+			    (size_t)(rec->len - sizeof(*p)), p->size);
+	return 0;
+}
+
+static void pipe_print(FILE *f, const struct ckpt_record *rec)
+{
+	const struct ckpt_hdr_pipe *p = rec->data;
+
+	fprintf(f, "  %-12s %d\n", "tag", p->tag);
+	fprintf(f, "  %-12s %u\n", "size", p->size);
+	fprintf(f, "  %-12s %zu bytes\n", "data", (size_t)(rec->len - sizeof(*p)));
+}
+
+/* CKPT_HDR_RESTART_BLOCK */
+
+static int restart_block_check(const struct ckpt_record *rec,
+			       struct ckpt_err *err)
+{
+	const struct ckpt_hdr_restart_block *b = rec->data;
+
+	if (b->kind != CKPT_RESTART_NANOSLEEP)
+		return fail(err, offsetof(struct ckpt_hdr_restart_block, kind),
+			    EBADMSG, "restart_block: unknown kind %u", b->kind);
+	if (b->remaining < 0)
+		return fail(err, offsetof(struct ckpt_hdr_restart_block, remaining),
+			    EBADMSG, "restart_block: negative remaining time %lld",
+			    (long long)b->remaining);
+	return 0;
+}
+
+static void restart_block_print(FILE *f, const struct ckpt_record *rec)
+{
+	const struct ckpt_hdr_restart_block *b = rec->data;
+
+	fprintf(f, "  %-12s %u%s\n", "kind", b->kind,
+		b->kind == CKPT_RESTART_NANOSLEEP ? " (nanosleep)" : "");
+	fprintf(f, "  %-12s %d\n", "clockid", b->clockid);
+	fprintf(f, "  %-12s %lld ns\n", "remaining", (long long)b->remaining);
+	print_x64(f, "rmtp", b->rmtp);
+}
+
 #endif /* CKPT_COMM_LEN */
 
 /*
@@ -820,6 +877,11 @@ static const struct ckpt_rec_type rec_types[] = {
 	  signals_check, signals_print },
 	{ CKPT_HDR_SIGINFO, "siginfo", sizeof(struct ckpt_hdr_siginfo), 0, 0,
 	  siginfo_check, siginfo_print },
+	{ CKPT_HDR_RESTART_BLOCK, "restart_block",
+	  sizeof(struct ckpt_hdr_restart_block), 0, 0,
+	  restart_block_check, restart_block_print },
+	{ CKPT_HDR_PIPE, "pipe", sizeof(struct ckpt_hdr_pipe), 1, 0,
+	  pipe_check, pipe_print },
 #endif
 };
 
@@ -990,7 +1052,7 @@ static int add_tag(struct ckpt_reader *r, int32_t tag, uint64_t off)
 	for (i = 0; i < ts->nr_tags; i++)
 		if (ts->tags[i] == tag)
 			return fail(&r->err, off + offsetof(struct ckpt_hdr_file, tag),
-				    EBADMSG, "file: tag %d used twice", tag);
+				    EBADMSG, "tag %d used twice", tag);
 	if (ts->nr_tags == ts->max_tags) {
 		size_t n = ts->max_tags ? 2 * ts->max_tags : 64;
 		int32_t *p = realloc(ts->tags, n * sizeof(*p));
@@ -1027,11 +1089,13 @@ static const char *expected(const struct ckpt_task_state *ts)
 			return ts->in_vma ? "vma or pages" : "vma";
 		return ts->in_vma ? "pages or files" : "files";
 	case CKPT_TP_FDS:
-		return ts->fds_left ? "file or fd" : "signals";
+		return ts->fds_left ? "pipe, file or fd" : "signals";
 	case CKPT_TP_FILE:
 		return "fd of the file";
 	case CKPT_TP_SIGNALS:
-		return ts->sigs_left ? "siginfo" : "cpu";
+		return ts->sigs_left ? "siginfo" : "restart_block or cpu";
+	case CKPT_TP_RESTART:
+		return "cpu";
 	}
 	return "?";
 }
@@ -1120,6 +1184,10 @@ static int check_place(struct ckpt_reader *r, const struct ckpt_record *rec)
 
 		if (ts->pos != CKPT_TP_FDS || !ts->fds_left)
 			return place_fail(r, rec->off, name, expected(ts));
+		if (fi->object && !known_tag(r, fi->object))
+			return fail(&r->err, rec->off + offsetof(struct ckpt_hdr_file, object),
+				    EBADMSG, "file: object tag %d names no pipe record before it",
+				    fi->object);
 		if (add_tag(r, fi->tag, rec->off))
 			return -1;
 		ts->pos = CKPT_TP_FILE;
@@ -1157,11 +1225,24 @@ static int check_place(struct ckpt_reader *r, const struct ckpt_record *rec)
 			return place_fail(r, rec->off, name, expected(ts));
 		ts->sigs_left--;
 		return 0;
-	case CKPT_HDR_CPU:
+	case CKPT_HDR_RESTART_BLOCK:
 		if (ts->pos != CKPT_TP_SIGNALS || ts->sigs_left)
+			return place_fail(r, rec->off, name, expected(ts));
+		ts->pos = CKPT_TP_RESTART;
+		return 0;
+	case CKPT_HDR_CPU:
+		if ((ts->pos != CKPT_TP_SIGNALS || ts->sigs_left) &&
+		    ts->pos != CKPT_TP_RESTART)
 			return place_fail(r, rec->off, name, expected(ts));
 		ts->pos = CKPT_TP_NONE;
 		return 0;
+	case CKPT_HDR_PIPE: {
+		const struct ckpt_hdr_pipe *pp = rec->data;
+
+		if (ts->pos != CKPT_TP_FDS || !ts->fds_left)
+			return place_fail(r, rec->off, name, expected(ts));
+		return add_tag(r, pp->tag, rec->off);
+	}
 	}
 	return 0;
 }

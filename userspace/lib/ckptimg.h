@@ -78,7 +78,8 @@ enum ckpt_reader_state {
 
 /*
  * Where the reader is inside a task's records: header, [task, mm,
- * (vma, pages*)*, files, (file?, fd)*, signals, siginfo*, cpu], tail.
+ * (vma, pages*)*, files, (pipe?, file?, fd)*, signals, siginfo*,
+ * restart_block?, cpu], tail.
  */
 enum ckpt_task_pos {
 	CKPT_TP_NONE,		/* between tasks: task or tail next */
@@ -86,7 +87,8 @@ enum ckpt_task_pos {
 	CKPT_TP_VMAS,		/* in the mm: vma, pages or files next */
 	CKPT_TP_FDS,		/* in the files: file, fd or signals next */
 	CKPT_TP_FILE,		/* a file read: its fd next */
-	CKPT_TP_SIGNALS,	/* signals read: siginfo or cpu next */
+	CKPT_TP_SIGNALS,	/* signals read: siginfo, restart_block or cpu next */
+	CKPT_TP_RESTART,	/* restart_block read: cpu next */
 };
 
 struct ckpt_task_state {

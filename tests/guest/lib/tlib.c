@@ -16,6 +16,8 @@
 #include <sys/prctl.h>
 #include <sys/uio.h>
 #include <sched.h>
+#include <linux/sched.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -307,12 +309,18 @@ int t_loop_start(struct t_loop *l)
 
 uint64_t t_loop_count(struct t_loop *l)
 {
+	char path[64];
 	uint64_t v = 0;
-	struct iovec local = { &v, sizeof(v) };
-	struct iovec remote = { (void *)&loop_count, sizeof(v) };
+	int fd;
 
-	if (process_vm_readv(l->pid, &local, 1, &remote, 1, 0) != sizeof(v))
+	/* process_vm_readv() may be configured out; /proc/PID/mem is not. */
+	snprintf(path, sizeof(path), "/proc/%d/mem", l->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return 0;
+	if (pread(fd, &v, sizeof(v), (off_t)(uintptr_t)&loop_count) != sizeof(v))
+		v = 0;
+	close(fd);
 	return v;
 }
 
@@ -653,4 +661,272 @@ int t_leaks_fd_ref(long (*fn)(void *arg, int fd), void *arg, int read_end)
 	}
 	close(other);
 	return rc;
+}
+
+/* Subjects */
+
+static int subj_failed, subj_checks;
+
+int t_subj_start(struct t_subject *s, void (*fn)(void *arg), void *arg)
+{
+	memset(s, 0, sizeof(*s));
+	s->ctl = t_mkstemp(s->ctl_path, "subj-ctl");
+	s->rep = t_mkstemp(s->rep_path, "subj-rep");
+	if (s->ctl < 0 || s->rep < 0)
+		return -1;
+	snprintf(s->img_path, sizeof(s->img_path), "%.4000s.img", s->ctl_path);
+	fflush(NULL);
+	s->pid = fork();
+	if (s->pid < 0)
+		return -1;
+	if (s->pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
+		    dup2(null, 2) < 0 || dup2(s->ctl, 10) < 0 ||
+		    dup2(s->rep, 11) < 0 || dup2(10, T_SUBJ_CTL) < 0 ||
+		    dup2(11, T_SUBJ_REP) < 0)
+			_exit(120);
+		close_range(5, ~0U, 0);
+		fn(arg);
+		t_subj_exit();
+	}
+	s->orig_pid = s->pid;
+	return 0;
+}
+
+void t_subj_ready(void)
+{
+	if (pwrite(T_SUBJ_CTL, "r", 1, 0) != 1)
+		_exit(121);
+}
+
+void t_subj_wait_go(void)
+{
+	char c;
+
+	while (pread(T_SUBJ_CTL, &c, 1, 1) != 1)
+		sched_yield();
+}
+
+int t_subj_check(int cond, const char *name, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	subj_checks++;
+	if (cond) {
+		n = snprintf(line, sizeof(line), "ok - %s\n", name);
+	} else {
+		subj_failed++;
+		n = snprintf(line, sizeof(line), "not ok - %s: ", name);
+		va_start(ap, fmt);
+		n += vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+		va_end(ap);
+		if (n > (int)sizeof(line) - 2)
+			n = sizeof(line) - 2;
+		line[n++] = '\n';
+	}
+	if (ckpt_write_full(T_SUBJ_REP, line, n))
+		_exit(122);
+	return cond;
+}
+
+void t_subj_exit(void)
+{
+	dprintf(T_SUBJ_REP, "# subject done: %d checks\n", subj_checks);
+	_exit(subj_failed > 100 ? 100 : subj_failed);
+}
+
+int t_subj_wait_ready(struct t_subject *s, const char *name)
+{
+	struct timespec ts = { 0, 2000000 };
+	int i, status;
+	char c;
+
+	for (i = 0; i < 5000; i++) {
+		if (pread(s->ctl, &c, 1, 0) == 1)
+			return 0;
+		if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+			t_fail(name, "subject ended before it was ready (status 0x%x)",
+			       status);
+			s->pid = 0;
+			return -1;
+		}
+		nanosleep(&ts, NULL);
+	}
+	t_fail(name, "subject not ready after 10 s");
+	t_subj_kill(s);
+	return -1;
+}
+
+int t_subj_checkpoint(struct t_subject *s)
+{
+	int fd = open(s->img_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int logfd = t_log_fd(), err = 0;
+
+	if (fd < 0)
+		t_bail("image file");
+	if (sys_checkpoint(s->pid, fd, CHECKPOINT_SUBTREE, logfd) < 0)
+		err = errno;
+	close(fd);
+	free(s->log);
+	lseek(logfd, 0, SEEK_SET);
+	s->log = t_read_fd(logfd, NULL);
+	close(logfd);
+	return err;
+}
+
+void t_subj_kill(struct t_subject *s)
+{
+	if (s->pid <= 0)
+		return;
+	kill(s->pid, SIGKILL);
+	waitpid(s->pid, NULL, 0);
+	s->pid = 0;
+}
+
+int t_subj_restart(struct t_subject *s, int same_pid)
+{
+	int imgfd, logfd, err = 0;
+	long pid = -1;
+
+	imgfd = open(s->img_path, O_RDONLY);	/* inherited by the restarter */
+	if (imgfd < 0)
+		return errno;
+	logfd = t_log_fd();
+	fcntl(logfd, F_SETFD, 0);
+	s->restart_err = 0;
+	pwrite(s->ctl, "\0\0\0\0", 4, 8);
+	fflush(NULL);
+	if (same_pid) {
+		pid_t tid = s->orig_pid;
+		struct clone_args args = {
+			.exit_signal = SIGCHLD,
+			.set_tid = (uintptr_t)&tid,
+			.set_tid_size = 1,
+		};
+
+		pid = syscall(SYS_clone3, &args, sizeof(args));
+	}
+	if (pid < 0)
+		pid = fork();
+	if (pid < 0)
+		t_bail("fork");
+	if (pid == 0) {
+		if (sys_restart(0, imgfd, RESTART_TASKSELF, logfd) < 0)
+			err = errno;
+		else
+			err = ENOENT;	/* no task in the image */
+		pwrite(s->ctl, &err, sizeof(err), 8);
+		_exit(125);
+	}
+	s->pid = pid;
+	close(imgfd);
+	/* A restart that fails early returns: the child says so at once. */
+	for (int i = 0; i < 50; i++) {
+		int status;
+		struct timespec ts = { 0, 10000000 };
+
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			if (pread(s->ctl, &err, sizeof(err), 8) != sizeof(err) || !err)
+				err = WIFSIGNALED(status) ? EINTR : EIO;
+			s->pid = 0;
+			break;
+		}
+		nanosleep(&ts, NULL);
+	}
+	free(s->log);
+	lseek(logfd, 0, SEEK_SET);
+	s->log = t_read_fd(logfd, NULL);
+	close(logfd);
+	s->restart_err = err;
+	return err;
+}
+
+int t_subj_finish(struct t_subject *s, const char *prefix)
+{
+	char name[512], *buf, *line, *next;
+	int rc, nlines = 0, done = 0;
+
+	if (s->pid <= 0)
+		return -1;
+	if (pwrite(s->ctl, "g", 1, 1) != 1)
+		t_bail("go");
+	rc = t_wait(s->pid);
+	s->pid = 0;
+	buf = t_read_path(s->rep_path, NULL);
+	for (line = buf; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		if (!strncmp(line, "ok - ", 5)) {
+			snprintf(name, sizeof(name), "%s: %s", prefix, line + 5);
+			t_pass(name);
+			nlines++;
+		} else if (!strncmp(line, "not ok - ", 9)) {
+			char *colon = strstr(line + 9, ": ");
+
+			if (colon)
+				*colon = '\0';
+			snprintf(name, sizeof(name), "%s: %s", prefix, line + 9);
+			t_fail(name, "%s", colon ? colon + 2 : "");
+			nlines++;
+		} else if (!strncmp(line, "# subject done", 14)) {
+			done = 1;
+		}
+	}
+	snprintf(name, sizeof(name), "%s: restored subject ran its checks and exited 0",
+		 prefix);
+	if (rc == 128 + SIGKILL && s->log && *s->log)
+		t_fail(name, "killed by SIGKILL; log: %.300s", s->log);
+	else
+		t_check(rc == 0 && done && nlines > 0, name,
+			"exit status %d, %d check lines, %s", rc, nlines,
+			done ? "finished" : "no final line");
+	free(buf);
+	return rc;
+}
+
+void t_subj_cleanup(struct t_subject *s)
+{
+	t_subj_kill(s);
+	close(s->ctl);
+	close(s->rep);
+	unlink(s->ctl_path);
+	unlink(s->rep_path);
+	unlink(s->img_path);
+	free(s->log);
+	s->log = NULL;
+}
+
+void t_subj_run(const char *prefix, void (*fn)(void *arg), void *arg,
+		int same_pid)
+{
+	struct t_subject s;
+	char name[256];
+	int err;
+
+	if (t_subj_start(&s, fn, arg))
+		t_bail("starting a subject");
+	if (t_subj_wait_ready(&s, prefix))
+		goto out;
+	snprintf(name, sizeof(name), "%s: checkpoint", prefix);
+	err = t_subj_checkpoint(&s);
+	if (!t_check(!err, name, "%s; log: %.300s", t_errname(err),
+		     s.log ? s.log : ""))
+		goto out;
+	t_subj_kill(&s);
+	snprintf(name, sizeof(name), "%s: restart", prefix);
+	err = t_subj_restart(&s, same_pid);
+	if (!t_check(!err, name, "%s; log: %.300s", t_errname(err),
+		     s.log ? s.log : ""))
+		goto out;
+	t_subj_finish(&s, prefix);
+out:
+	t_subj_cleanup(&s);
 }

@@ -50,7 +50,7 @@ pid_t t_drain(int fd, int other_end, const char *path);
 /*
  * A child that counts in a loop until told to stop, recording signals it
  * receives.  It holds nothing checkpoint(2) refuses: its counter is private
- * (read with process_vm_readv), the stop request and its report go through
+ * (read through /proc/PID/mem), the stop request and its report go through
  * a regular file in the temporary directory, its standard fds are /dev/null
  * and it closes every other fd; it yields instead of sleeping.
  */
@@ -145,5 +145,61 @@ int t_interrupt(long (*fn)(void *), void *arg, int ms, int sig, int *early);
  * sees it open, 0 when it does not, -1 when fn did not fail with EBADF.
  */
 int t_leaks_fd_ref(long (*fn)(void *arg, int fd), void *arg, int read_end);
+
+/*
+ * A subject: a child that sets up some state, is checkpointed, killed and
+ * restarted, and then verifies its own state.  It holds only what
+ * checkpoint(2) saves: fds 0-2 are /dev/null, T_SUBJ_CTL the control file
+ * (byte 0: ready, byte 1: go), T_SUBJ_REP the report file it appends its
+ * "ok - ..." / "not ok - ...: ..." lines to (with its position: after the
+ * restart, the lines continue where they were); every other fd is closed
+ * before fn runs.  fn calls t_subj_ready() once set up, then
+ * t_subj_wait_go() (restored there), verifies with t_subj_check(), and
+ * ends with t_subj_exit(): exit status the number of failed checks.
+ */
+#define T_SUBJ_CTL	3
+#define T_SUBJ_REP	4
+
+struct t_subject {
+	pid_t pid;		/* the subject, then the restored task */
+	pid_t orig_pid;
+	int ctl, rep;		/* the test's fds of the two files */
+	char ctl_path[4096], rep_path[4096], img_path[4096];
+	char *log;		/* checkpoint(2) or restart(2) log, malloc'ed */
+	int restart_err;	/* errno restart(2) failed with, 0 */
+};
+
+int t_subj_start(struct t_subject *s, void (*fn)(void *arg), void *arg);
+void t_subj_ready(void);
+/* Wait (sched_yield, pread) until the test says go. */
+void t_subj_wait_go(void);
+int t_subj_check(int cond, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void t_subj_exit(void) __attribute__((noreturn));
+
+/* The test's side: 0, or -1 (the subject is gone, a failure reported). */
+int t_subj_wait_ready(struct t_subject *s, const char *name);
+/* Checkpoint to s->img_path: 0 or the errno; the log in s->log. */
+int t_subj_checkpoint(struct t_subject *s);
+/* SIGKILL and reap the subject. */
+void t_subj_kill(struct t_subject *s);
+/*
+ * Restart s->img_path in a new child (with the original pid if same_pid and
+ * it can: clone3 set_tid), which restart(2) turns into the subject.
+ * 0 when restart(2) did not fail early, else the errno (s->log holds the
+ * log); a restart that fails later kills the child (see t_subj_finish).
+ */
+int t_subj_restart(struct t_subject *s, int same_pid);
+/*
+ * Tell the restored subject to go, wait for it and report its lines, each
+ * prefixed with "prefix: ", and its exit status.  Returns its exit status
+ * (128+signal when killed).
+ */
+int t_subj_finish(struct t_subject *s, const char *prefix);
+/* Remove the files. */
+void t_subj_cleanup(struct t_subject *s);
+/* All of it: start, checkpoint, kill, restart, finish, cleanup. */
+void t_subj_run(const char *prefix, void (*fn)(void *arg), void *arg,
+		int same_pid);
 
 #endif /* TLIB_H */
