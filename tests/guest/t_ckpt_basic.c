@@ -135,10 +135,29 @@ static void test_file(char *ref_path)
 		t_bail("restarting the counting child");
 }
 
-/* Same structure as the file image: records of the same types and sizes. */
+/* The image without its pages records, whose runs change as the task runs. */
+static void drop_pages(struct t_image *im)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < im->nr && i < T_MAX_RECORDS; i++) {
+		if (im->type[i] == CKPT_HDR_PAGES)
+			continue;
+		im->type[n] = im->type[i];
+		im->len[n] = im->len[i];
+		im->off[n] = im->off[i];
+		n++;
+	}
+	im->nr = n;
+}
+
+/*
+ * Same structure as the file image: records of the same types and sizes,
+ * apart from the pages records.
+ */
 static void compare(const char *name, const char *path, const char *ref)
 {
-	struct t_image a, b;
+	static struct t_image a, b;
 	size_t i;
 
 	t_scan_path(path, &a);
@@ -148,8 +167,11 @@ static void compare(const char *name, const char *path, const char *ref)
 		       a.err.msg);
 		return;
 	}
+	drop_pages(&a);
+	drop_pages(&b);
 	if (a.nr != b.nr) {
-		t_fail(name, "%zu records, the file image has %zu", a.nr, b.nr);
+		t_fail(name, "%zu records besides pages, the file image has %zu",
+		       a.nr, b.nr);
 		return;
 	}
 	for (i = 0; i < a.nr && i < T_MAX_RECORDS; i++) {
@@ -302,8 +324,7 @@ static void test_offset(const char *ref)
 		t_fail(name, "no image at offset %zu: offset 0x%llx: %s",
 		       sizeof(junk), (unsigned long long)im.err.off, im.err.msg);
 	else
-		t_check(pos == (off_t)(sizeof(junk) + im.size) &&
-			im.size == ref_len, name,
+		t_check(pos == (off_t)(sizeof(junk) + im.size), name,
 			"file offset %lld after an image of %llu bytes at %zu (the first image had %zu)",
 			(long long)pos, (unsigned long long)im.size,
 			sizeof(junk), ref_len);

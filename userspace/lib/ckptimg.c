@@ -869,7 +869,7 @@ static const struct ckpt_rec_type rec_types[] = {
 	  pages_check, pages_print },
 	{ CKPT_HDR_FILES, "files", sizeof(struct ckpt_hdr_files), 0, 0,
 	  files_check, files_print },
-	{ CKPT_HDR_FILE, "file", sizeof(struct ckpt_hdr_file) + 2, 1, 0,
+	{ CKPT_HDR_FILE, "file", sizeof(struct ckpt_hdr_file) + 1, 1, 0,
 	  file_check, file_print },
 	{ CKPT_HDR_FD, "fd", sizeof(struct ckpt_hdr_fd), 0, 0,
 	  fd_check, fd_print },
