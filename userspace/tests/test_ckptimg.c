@@ -41,7 +41,7 @@ report(int ok, const char *name, const char *fmt, ...)
 
 /* An image under construction. */
 struct img {
-	unsigned char buf[16384];
+	unsigned char buf[65536];
 	size_t len;
 	uint64_t nr;
 };
@@ -468,6 +468,255 @@ static void test_ckptinfo(void)
 	       "ckptinfo missing file", "exit %d, output:\n%s", rc, out);
 }
 
+
+#ifdef CKPT_COMM_LEN
+/* A task section: task, mm, vma, pages(2), vma(file), files, file, fd, fd,
+ * signals, siginfo, cpu. Offsets of some records in *offs. */
+enum { R_TASK, R_MM, R_VMA, R_PAGES, R_VMA2, R_FILES, R_FILE, R_FD, R_FD2,
+       R_SIGNALS, R_SIGINFO, R_CPU, R_TAIL, R_N };
+
+static void task_image(struct img *im, size_t *offs)
+{
+	static unsigned char rec[16384];
+	struct ckpt_hdr_task *t = (void *)rec;
+	struct ckpt_hdr_mm *m = (void *)rec;
+	struct ckpt_hdr_vma *v = (void *)rec;
+	struct ckpt_hdr_pages *pg = (void *)rec;
+	struct ckpt_hdr_files *fl = (void *)rec;
+	struct ckpt_hdr_file *fi = (void *)rec;
+	struct ckpt_hdr_fd *fd = (void *)rec;
+	struct ckpt_hdr_signals *sg = (void *)rec;
+	struct ckpt_hdr_siginfo *si = (void *)rec;
+	struct ckpt_hdr_cpu *c = (void *)rec;
+	int32_t signo = SIGUSR1;
+
+	memset(im, 0, sizeof(*im));
+	add_header(im);
+
+	memset(rec, 0, sizeof(rec));
+	offs[R_TASK] = im->len;
+	t->h.type = CKPT_HDR_TASK;
+	t->h.len = sizeof(*t);
+	strcpy(t->comm, "victim");
+	t->pid = 4242;
+	t->tgid = 4242;
+	t->umask = 022;
+	t->exit_signal = SIGCHLD;
+	add(im, rec, t->h.len);
+
+	memset(rec, 0, sizeof(rec));
+	offs[R_MM] = im->len;
+	m->h.type = CKPT_HDR_MM;
+	m->h.len = sizeof(*m) + sizeof("/bin/victim");
+	m->nr_vmas = 2;
+	m->brk = 0x602000;
+	strcpy(m->exe_path, "/bin/victim");
+	add(im, rec, m->h.len);
+
+	memset(rec, 0, sizeof(rec));
+	offs[R_VMA] = im->len;
+	v->h.type = CKPT_HDR_VMA;
+	v->h.len = sizeof(*v);
+	v->start = 0x10000;
+	v->end = 0x14000;
+	v->prot = 3;
+	v->kind = CKPT_VMA_ANON;
+	add(im, rec, v->h.len);
+
+	memset(rec, 0, sizeof(rec));
+	offs[R_PAGES] = im->len;
+	pg->h.type = CKPT_HDR_PAGES;
+	pg->h.len = sizeof(*pg) + 2 * 4096;
+	pg->addr = 0x11000;
+	pg->nr_pages = 2;
+	memset(pg->data, 0xab, 2 * 4096);
+	add(im, rec, pg->h.len);
+
+	memset(rec, 0, sizeof(rec));
+	offs[R_VMA2] = im->len;
+	v->h.type = CKPT_HDR_VMA;
+	v->h.len = sizeof(*v) + sizeof("/lib/x.so");
+	v->start = 0x20000;
+	v->end = 0x22000;
+	v->prot = 5;
+	v->kind = CKPT_VMA_FILE;
+	v->pgoff = 3;
+	strcpy(v->path, "/lib/x.so");
+	add(im, rec, v->h.len);
+
+	memset(rec, 0, sizeof(rec));
+	offs[R_FILES] = im->len;
+	fl->h.type = CKPT_HDR_FILES;
+	fl->h.len = sizeof(*fl);
+	fl->nr_fds = 2;
+	add(im, rec, fl->h.len);
+
+	memset(rec, 0, sizeof(rec));
+	offs[R_FILE] = im->len;
+	fi->h.type = CKPT_HDR_FILE;
+	fi->h.len = sizeof(*fi) + sizeof("/tmp/data");
+	fi->tag = 7;
+	fi->kind = CKPT_FILE_REG;
+	fi->flags = 02 | 02000;	/* O_RDWR | O_APPEND */
+	fi->pos = 1234;
+	strcpy(fi->path, "/tmp/data");
+	add(im, rec, fi->h.len);
+
+	memset(rec, 0, sizeof(rec));
+	offs[R_FD] = im->len;
+	fd->h.type = CKPT_HDR_FD;
+	fd->h.len = sizeof(*fd);
+	fd->fd = 3;
+	fd->file = 7;
+	add(im, rec, fd->h.len);
+	offs[R_FD2] = im->len;
+	fd->fd = 9;
+	fd->flags = CKPT_FD_CLOEXEC;
+	add(im, rec, fd->h.len);
+
+	memset(rec, 0, sizeof(rec));
+	offs[R_SIGNALS] = im->len;
+	sg->h.type = CKPT_HDR_SIGNALS;
+	sg->h.len = sizeof(*sg);
+	sg->blocked = 1ULL << (SIGUSR1 - 1);
+	sg->nr_pending = 1;
+	sg->action[SIGUSR1 - 1].handler = 0x401234;
+	sg->action[SIGUSR1 - 1].flags = 0x14000004;
+	sg->action[SIGHUP - 1].handler = 1;
+	add(im, rec, sg->h.len);
+
+	memset(rec, 0, sizeof(rec));
+	offs[R_SIGINFO] = im->len;
+	si->h.type = CKPT_HDR_SIGINFO;
+	si->h.len = sizeof(*si);
+	memcpy(si->info, &signo, sizeof(signo));
+	add(im, rec, si->h.len);
+
+	memset(rec, 0, sizeof(rec));
+	offs[R_CPU] = im->len;
+	c->h.type = CKPT_HDR_CPU;
+	c->h.len = sizeof(*c) + 832;
+	c->regs.ip = 0x401000;
+	c->regs.sp = 0x7ffc0000;
+	c->regs.ax = 0x2a;
+	c->regs.orig_ax = (uint64_t)-1;
+	c->xfeatures = 7;
+	c->xstate_size = 832;
+	add(im, rec, c->h.len);
+
+	offs[R_TAIL] = im->len;
+	add_tail(im);
+}
+
+#define AT(im, offs, r, type) ((type *)((im)->buf + (offs)[r]))
+
+static void test_task_records(void)
+{
+	static struct img im;
+	static char out[65536];
+	static const char *const dash[] = { "-", NULL };
+	size_t o[R_N];
+	struct ckpt_err err;
+	uint64_t nr = 0;
+	int rc;
+
+	task_image(&im, o);
+	report(scan_chunked(im.buf, im.len, 4096, 0, &err, &nr) == 0 && nr == 14,
+	       "task image accepted", "%s at 0x%llx (%llu records)", err.msg,
+	       (unsigned long long)err.off, (unsigned long long)nr);
+	report(scan_chunked(im.buf, im.len, 13, 1, &err, &nr) == 0,
+	       "task image, 13-byte writes to a socket", "%s", err.msg);
+
+	rc = run_ckptinfo(dash, im.buf, im.len, out, sizeof(out));
+	report(rc == 0 && strstr(out, "task       len 96\n") &&
+	       strstr(out, "comm         \"victim\"") &&
+	       strstr(out, "pid          4242") && strstr(out, "umask        0022") &&
+	       strstr(out, "nr_vmas      2") && strstr(out, "exe_path     \"/bin/victim\"") &&
+	       strstr(out, "range        0x10000-0x14000 (16 KiB)") &&
+	       strstr(out, "kind         1 (anon)") && strstr(out, "prot         0x3 (rw-)") &&
+	       strstr(out, "addr         0x11000\n  nr_pages     2\n") &&
+	       strstr(out, "path         \"/lib/x.so\"") &&
+	       strstr(out, "nr_fds       2") &&
+	       strstr(out, "kind         1 (reg)") &&
+	       strstr(out, "flags        02002 (O_RDWR|O_APPEND)") &&
+	       strstr(out, "pos          1234") && strstr(out, "path         \"/tmp/data\"") &&
+	       strstr(out, "fd           9\n  flags        0x1 (CLOEXEC)\n  file         7") &&
+	       strstr(out, "blocked      0x0000000000000200 (SIGUSR1)") &&
+	       strstr(out, "SIGUSR1      handler 0x401234 flags 0x14000004") &&
+	       strstr(out, "SIGHUP       handler SIG_IGN") &&
+	       strstr(out, "signo        10 (SIGUSR1)") &&
+	       strstr(out, "ip           0x0000000000401000") &&
+	       strstr(out, "ax           0x000000000000002a") &&
+	       strstr(out, "xstate_size  832") &&
+	       strstr(out, "complete image: 14 records"),
+	       "ckptinfo decodes the task records", "exit %d, output:\n%s", rc, out);
+	{
+		static const char *const vdash[] = { "-v", "-", NULL };
+
+		rc = run_ckptinfo(vdash, im.buf, im.len, out, sizeof(out));
+		report(rc == 0 && !strstr(out, " ab ab ab ab") &&
+		       strstr(out, "76 69 63 74 69 6d"),
+		       "ckptinfo -v dumps records, not page contents",
+		       "exit %d, output:\n%.3000s", rc, out);
+	}
+
+	/* Field checks */
+	task_image(&im, o);
+	memset(AT(&im, o, R_TASK, struct ckpt_hdr_task)->comm, 'x', CKPT_COMM_LEN);
+	expect("task comm without NUL", im.buf, im.len, EBADMSG, o[R_TASK] + 8);
+	task_image(&im, o);
+	AT(&im, o, R_VMA, struct ckpt_hdr_vma)->start = 0x10001;
+	expect("vma not page aligned", im.buf, im.len, EBADMSG, o[R_VMA] + 8);
+	task_image(&im, o);
+	AT(&im, o, R_VMA, struct ckpt_hdr_vma)->kind = 9;
+	expect("vma unknown kind", im.buf, im.len, EBADMSG, o[R_VMA] + 40);
+	task_image(&im, o);
+	AT(&im, o, R_PAGES, struct ckpt_hdr_pages)->nr_pages = 3;
+	expect("pages count against length", im.buf, im.len, EBADMSG, o[R_PAGES] + 16);
+	task_image(&im, o);
+	AT(&im, o, R_PAGES, struct ckpt_hdr_pages)->addr = 0x13000;
+	expect("pages beyond the vma", im.buf, im.len, EBADMSG, o[R_PAGES] + 8);
+	task_image(&im, o);
+	AT(&im, o, R_FILE, struct ckpt_hdr_file)->path[0] = 't';
+	expect("file path not absolute", im.buf, im.len, EBADMSG, o[R_FILE] + 32);
+	task_image(&im, o);
+	AT(&im, o, R_FILE, struct ckpt_hdr_file)->flags = 03;
+	expect("file bad access mode", im.buf, im.len, EBADMSG, o[R_FILE] + 16);
+	task_image(&im, o);
+	AT(&im, o, R_FD2, struct ckpt_hdr_fd)->file = 8;
+	expect("fd names an unknown file", im.buf, im.len, EBADMSG, o[R_FD2] + 16);
+	task_image(&im, o);
+	AT(&im, o, R_FD, struct ckpt_hdr_fd)->flags = 2;
+	expect("fd unknown flags", im.buf, im.len, EBADMSG, o[R_FD] + 12);
+	task_image(&im, o);
+	AT(&im, o, R_SIGINFO, struct ckpt_hdr_siginfo)->shared = 2;
+	expect("siginfo shared 2", im.buf, im.len, EBADMSG, o[R_SIGINFO] + 8);
+	task_image(&im, o);
+	AT(&im, o, R_CPU, struct ckpt_hdr_cpu)->xstate_size = 512;
+	expect("cpu xstate_size against length", im.buf, im.len, EBADMSG,
+	       o[R_CPU] + 8 + sizeof(struct ckpt_x86_regs) + 8);
+
+	/* Counts and order */
+	task_image(&im, o);
+	AT(&im, o, R_MM, struct ckpt_hdr_mm)->nr_vmas = 3;
+	expect("mm announces more vmas", im.buf, im.len, EBADMSG, o[R_FILES]);
+	task_image(&im, o);
+	AT(&im, o, R_MM, struct ckpt_hdr_mm)->nr_vmas = 1;
+	expect("mm announces fewer vmas", im.buf, im.len, EBADMSG, o[R_VMA2]);
+	task_image(&im, o);
+	AT(&im, o, R_FILES, struct ckpt_hdr_files)->nr_fds = 3;
+	expect("files announces more fds", im.buf, im.len, EBADMSG, o[R_SIGNALS]);
+	task_image(&im, o);
+	AT(&im, o, R_SIGNALS, struct ckpt_hdr_signals)->nr_pending = 0;
+	expect("siginfo not announced", im.buf, im.len, EBADMSG, o[R_SIGINFO]);
+	task_image(&im, o);
+	im.len = o[R_CPU];	/* the tail where the cpu record was */
+	im.nr = 12;
+	add_tail(&im);
+	expect("tail inside a task", im.buf, im.len, EBADMSG, o[R_CPU]);
+}
+#endif
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -484,6 +733,9 @@ int main(int argc, char **argv)
 	test_tail();
 	test_error_record();
 	test_ckptinfo();
+#ifdef CKPT_COMM_LEN
+	test_task_records();
+#endif
 
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
