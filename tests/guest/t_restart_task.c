@@ -30,7 +30,7 @@ static void counter_subject(void *arg)
 	(void)arg;
 	t_subj_ready();
 	/* Count until told to go; the checkpoint lands in here. */
-	while (pread(T_SUBJ_CTL, &c, 1, 1) != 1)
+	while (pread(T_SUBJ_CTL, &c, 1, T_SUBJ_GO_OFF) != 1)
 		counter++;
 	at_go = counter;
 	t_subj_check(at_go > 1000, "counter kept its value", "counter %llu",
@@ -146,7 +146,7 @@ static int has_avx(void)
 }
 
 /*
- * The wait loop of the register subjects: pread(T_SUBJ_CTL, buf, 1, 1)
+ * The wait loop of the register subjects: pread(T_SUBJ_CTL, buf, 1, T_SUBJ_GO_OFF)
  * and sched_yield() as raw system calls, which keep every register but
  * rax, rcx and r11.
  */
@@ -158,7 +158,7 @@ static int has_avx(void)
 	"mov $3, %%edi\n\t"						\
 	"lea 8(%%rsp), %%rsi\n\t"					\
 	"mov $1, %%edx\n\t"						\
-	"mov $1, %%r10d\n\t"						\
+	"mov $4096, %%r10d\n\t"						\
 	"syscall\n\t"							\
 	"cmp $1, %%rax\n\t"						\
 	"jne 1b\n\t"

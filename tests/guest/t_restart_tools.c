@@ -108,7 +108,7 @@ static void finish_detached(struct t_subject *s, pid_t pid, const char *name)
 	size_t n = 0;
 	char *buf = NULL;
 
-	pwrite(s->ctl, "g", 1, 1);
+	pwrite(s->ctl, "g", 1, T_SUBJ_GO_OFF);
 	for (i = 0; i < 500; i++) {
 		free(buf);
 		buf = t_read_path(s->rep_path, &n);
@@ -178,7 +178,7 @@ int main(void)
 
 		/* Tell the subject to go in advance: the restored copy goes. */
 		t_subj_kill(&s);
-		pwrite(s.ctl, "g", 1, 1);
+		pwrite(s.ctl, "g", 1, T_SUBJ_GO_OFF);
 		rc = sh(out, sizeof(out), "cat %s | restart --no-pids", s.img_path);
 		t_check(rc == 0, "cat IMAGE | restart: the restored task's exit status",
 			"exit %d: %.300s (subject was %d)", rc, out, pid);
@@ -200,7 +200,7 @@ int main(void)
 		/* Killed by checkpoint -k: then the restored copy may go. */
 		t_wait(s.pid);
 		s.pid = 0;
-		pwrite(s.ctl, "g", 1, 1);
+		pwrite(s.ctl, "g", 1, T_SUBJ_GO_OFF);
 		waitpid(runner, &status, 0);
 		rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 		snprintf(out, sizeof(out), "(output not kept)");

@@ -706,7 +706,7 @@ void t_subj_wait_go(void)
 {
 	char c;
 
-	while (pread(T_SUBJ_CTL, &c, 1, 1) != 1)
+	while (pread(T_SUBJ_CTL, &c, 1, T_SUBJ_GO_OFF) != 1)
 		sched_yield();
 }
 
@@ -840,8 +840,9 @@ int t_subj_restart(struct t_subject *s, int same_pid)
 	s->pid = pid;
 	close(imgfd);
 	/* A restart that fails early returns: the child says so at once. */
+	int status = -1;
+
 	for (int i = 0; i < 50; i++) {
-		int status;
 		struct timespec ts = { 0, 10000000 };
 
 		if (waitpid(pid, &status, WNOHANG) == pid) {
@@ -850,11 +851,22 @@ int t_subj_restart(struct t_subject *s, int same_pid)
 			s->pid = 0;
 			break;
 		}
+		status = -1;
 		nanosleep(&ts, NULL);
 	}
 	free(s->log);
 	lseek(logfd, 0, SEEK_SET);
 	s->log = t_read_fd(logfd, NULL);
+	if (status != -1 && s->log) {
+		char *l = malloc(strlen(s->log) + 64);
+
+		if (l) {
+			sprintf(l, "%s[the restarting child ended: status 0x%x]", s->log,
+				status);
+			free(s->log);
+			s->log = l;
+		}
+	}
 	close(logfd);
 	s->restart_err = err;
 	return err;
@@ -867,7 +879,7 @@ int t_subj_finish(struct t_subject *s, const char *prefix)
 
 	if (s->pid <= 0)
 		return -1;
-	if (pwrite(s->ctl, "g", 1, 1) != 1)
+	if (pwrite(s->ctl, "g", 1, T_SUBJ_GO_OFF) != 1)
 		t_bail("go");
 	rc = t_wait(s->pid);
 	s->pid = 0;

@@ -150,7 +150,7 @@ int t_leaks_fd_ref(long (*fn)(void *arg, int fd), void *arg, int read_end);
  * A subject: a child that sets up some state, is checkpointed, killed and
  * restarted, and then verifies its own state.  It holds only what
  * checkpoint(2) saves: fds 0-2 are /dev/null, T_SUBJ_CTL the control file
- * (byte 0: ready, byte 1: go), T_SUBJ_REP the report file it appends its
+ * (byte 0: ready, byte T_SUBJ_GO_OFF: go), T_SUBJ_REP the report file it appends its
  * "ok - ..." / "not ok - ...: ..." lines to (with its position: after the
  * restart, the lines continue where they were); every other fd is closed
  * before fn runs.  fn calls t_subj_ready() once set up, then
@@ -159,6 +159,7 @@ int t_leaks_fd_ref(long (*fn)(void *arg, int fd), void *arg, int read_end);
  */
 #define T_SUBJ_CTL	3
 #define T_SUBJ_REP	4
+#define T_SUBJ_GO_OFF	4096	/* offset of the go byte, past anything else */
 
 struct t_subject {
 	pid_t pid;		/* the subject, then the restored task */
