@@ -66,6 +66,7 @@ static void sig_subject(void *arg)
 	sa.sa_flags = SA_SIGINFO;
 	sigaction(SIGRTMIN + 2, &sa, NULL);
 	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_DFL);	/* a background job starts with it ignored */
 	sigaltstack(&ss, NULL);
 
 	sigemptyset(&set);
