@@ -115,7 +115,9 @@ struct ckpt_reader {
 	struct ckpt_hdr_header header;	/* valid once the header was read */
 	struct ckpt_hdr_tail tail;	/* valid in state CKPT_RD_TAIL/DONE */
 	struct ckpt_task_state task;
+#ifdef CKPT_COMM_LEN
 	struct ckpt_hdr_task first_task; /* valid once a task record was read */
+#endif
 	struct ckpt_err err;
 };
 
@@ -156,6 +158,7 @@ void ckpt_hexdump(FILE *f, const void *buf, size_t len, uint64_t off);
  * Returns 1 with *task filled, 0 when the image holds no task (header then
  * tail), -1 with err filled.  Consumes the records it reads.
  */
+struct ckpt_hdr_task;
 int ckpt_first_task(int fd, struct ckpt_hdr_task *task, struct ckpt_err *err);
 
 /* Name of a signal ("SIGUSR1"), NULL when unknown. */
