@@ -55,6 +55,10 @@ for t in "$LCR_BUILD"/tests/t_*; do
 	install -m 755 "$t" "$root/tests/"
 	ntest=$((ntest + 1))
 done
+# Programs the tests and the demo run, not tests themselves
+for p in counter; do
+	[ -x "$LCR_BUILD/tests/$p" ] && install -m 755 "$LCR_BUILD/tests/$p" "$root/tests/"
+done
 for s in "$LCR_REPO"/tests/guest/*.sh; do
 	[ -f "$s" ] || continue
 	install -m 755 "$s" "$root/tests/"

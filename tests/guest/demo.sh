@@ -20,9 +20,8 @@ for t in checkpoint restart ckptinfo; do
 done
 [ -z "$missing" ] || echo "missing tools (userspace not built?):$missing"
 
-step "start a counter in the background: a shell loop writing 1, 2, 3... to /tmp/counter"
-sh -c 'i=0; while :; do i=$((i + 1)); echo $i >/tmp/counter; sleep 1; done' \
-	</dev/null >/dev/null 2>&1 &
+step "start a counter in the background: a program writing 1, 2, 3... to /tmp/counter, once a second"
+/tests/counter /tmp/counter </dev/null >/dev/null 2>&1 &
 pid=$!
 sleep 3
 echo "counter pid $pid, counter = $(counter)"
