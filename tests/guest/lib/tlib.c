@@ -799,6 +799,8 @@ int t_subj_restart(struct t_subject *s, int same_pid)
 	logfd = t_log_fd();
 	fcntl(logfd, F_SETFD, 0);
 	s->restart_err = 0;
+	s->restart_pid = 0;
+	s->restart_status = -1;
 	pwrite(s->ctl, "\0\0\0\0", 4, 8);
 	fflush(NULL);
 	if (same_pid) {
@@ -838,6 +840,7 @@ int t_subj_restart(struct t_subject *s, int same_pid)
 		_exit(125);
 	}
 	s->pid = pid;
+	s->restart_pid = pid;
 	close(imgfd);
 	/* A restart that fails early returns: the child says so at once. */
 	int status = -1;
@@ -849,6 +852,7 @@ int t_subj_restart(struct t_subject *s, int same_pid)
 			if (pread(s->ctl, &err, sizeof(err), 8) != sizeof(err) || !err)
 				err = WIFSIGNALED(status) ? EINTR : EIO;
 			s->pid = 0;
+			s->restart_status = status;
 			break;
 		}
 		status = -1;
@@ -861,7 +865,7 @@ int t_subj_restart(struct t_subject *s, int same_pid)
 		char *l = malloc(strlen(s->log) + 64);
 
 		if (l) {
-			sprintf(l, "%s[the restarting child ended: status 0x%x]", s->log,
+			sprintf(l, "%s[the restarting child ended: status 0x%x]\n", s->log,
 				status);
 			free(s->log);
 			s->log = l;

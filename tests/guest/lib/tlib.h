@@ -168,6 +168,8 @@ struct t_subject {
 	char ctl_path[4096], rep_path[4096], img_path[4096];
 	char *log;		/* checkpoint(2) or restart(2) log, malloc'ed */
 	int restart_err;	/* errno restart(2) failed with, 0 */
+	pid_t restart_pid;	/* the child t_subj_restart() created */
+	int restart_status;	/* its wait status if it ended early, else -1 */
 };
 
 int t_subj_start(struct t_subject *s, void (*fn)(void *arg), void *arg);
@@ -189,6 +191,9 @@ void t_subj_kill(struct t_subject *s);
  * it can: clone3 set_tid), which restart(2) turns into the subject.
  * 0 when restart(2) did not fail early, else the errno (s->log holds the
  * log); a restart that fails later kills the child (see t_subj_finish).
+ * A child that ended within the first 0.5 s is reaped: EINTR when it was
+ * killed (s->restart_status has its wait status), and the log gets a last
+ * line "[the restarting child ended: status 0x..]".
  */
 int t_subj_restart(struct t_subject *s, int same_pid);
 /*
