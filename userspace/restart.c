@@ -19,6 +19,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -60,7 +61,11 @@ static void usage(FILE *f)
 		"      --no-pids        do not restore the original pids: the task gets\n"
 		"                       a new pid in the current pid namespace (by\n"
 		"                       default it gets its saved pid, which must be\n"
-		"                       free, and the caller needs CAP_SYS_ADMIN)\n"
+		"                       free, and the caller needs CAP_SYS_ADMIN; an\n"
+		"                       image from a pipe or socket whose pid is in\n"
+		"                       use is first read to its end, then the pid is\n"
+		"                       waited for up to 10 s, for `checkpoint -k PID |\n"
+		"                       restart`)\n"
 		"  -h, --help           print this help and exit\n"
 		"\n"
 		"Exit status: without -d the restored task's status; 1 when the restart\n"
@@ -301,6 +306,57 @@ static int peek_task(int *imgfd, struct ckpt_hdr_task *task)
 }
 
 /*
+ * Take the rest of a streamed image into memory: the whole stream, to its
+ * end, into a memfd that replaces *imgfd (its offset at 0).  0, or -1 with
+ * a message printed.
+ */
+static int spool_image(int *imgfd)
+{
+	char buf[65536];
+	ssize_t n;
+	int fd;
+
+	fd = memfd_create("restart-image", MFD_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, PROG ": memfd_create: %s\n", strerror(errno));
+		return -1;
+	}
+	while ((n = read(*imgfd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || ckpt_write_full(fd, buf, n)) {
+			fprintf(stderr, PROG ": taking in the image: %s\n",
+				strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	if (lseek(fd, 0, SEEK_SET) != 0) {
+		fprintf(stderr, PROG ": memfd: %s\n", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(*imgfd);
+	*imgfd = fd;
+	return 0;
+}
+
+/* How long a streamed image's pid may stay in use once the image is in. */
+#define PID_WAIT_MS 10000
+
+static long clone_with_pid(pid_t want)
+{
+	pid_t tid = want;
+	struct clone_args args = {
+		.exit_signal = SIGCHLD,
+		.set_tid = (uintptr_t)&tid,
+		.set_tid_size = 1,
+	};
+
+	return syscall(SYS_clone3, &args, sizeof(args));
+}
+
+/*
  * Create the task that becomes the restored task: the one place where its
  * pid is decided.  Returns the child's pid (in the child: 0), or -1 with a
  * message printed.
@@ -309,16 +365,21 @@ static int peek_task(int *imgfd, struct ckpt_hdr_task *task)
  * for that pid: it must be free and the caller privileged in its pid
  * namespace, else the tool fails and suggests --no-pids.  Otherwise (or
  * for an image without a task, which restart(2) then reports) fork().
+ *
+ * A streamed image (pipe, socket) whose pid is in use may come from
+ * `checkpoint -k PID | restart`: the task is still there while its image
+ * is written, checkpoint kills it only once the image is complete, and its
+ * pid is free once its parent has reaped it.  Then the tool takes in the
+ * whole stream (the writer cannot finish while nobody reads it), and asks
+ * for the pid again for up to PID_WAIT_MS.  An image in a regular file
+ * gets no such wait.
  */
-static pid_t create_task(const struct opts *o, pid_t want)
+static pid_t create_task(const struct opts *o, pid_t want, int *imgfd)
 {
-	pid_t tid = want;
-	struct clone_args args = {
-		.exit_signal = SIGCHLD,
-		.set_tid = (uintptr_t)&tid,
-		.set_tid_size = 1,
-	};
+	struct timespec tick = { 0, 10000000 };
+	struct stat st;
 	long pid;
+	int i;
 
 	if (o->no_pids || want <= 0) {
 		pid = fork();
@@ -326,9 +387,22 @@ static pid_t create_task(const struct opts *o, pid_t want)
 			fprintf(stderr, PROG ": fork: %s\n", strerror(errno));
 		return pid;
 	}
-	pid = syscall(SYS_clone3, &args, sizeof(args));
+	pid = clone_with_pid(want);
 	if (pid >= 0)
 		return pid;
+	if (errno == EEXIST && !fstat(*imgfd, &st) && !S_ISREG(st.st_mode)) {
+		if (spool_image(imgfd))
+			return -1;
+		for (i = 0; i < PID_WAIT_MS / 10; i++) {
+			pid = clone_with_pid(want);
+			if (pid >= 0 || errno != EEXIST)
+				break;
+			nanosleep(&tick, NULL);
+			errno = EEXIST;
+		}
+		if (pid >= 0)
+			return pid;
+	}
 	switch (errno) {
 	case EEXIST:
 		fprintf(stderr, PROG ": pid %d is in use; use --no-pids\n", want);
@@ -508,7 +582,7 @@ int main(int argc, char **argv)
 	}
 
 	fflush(NULL);
-	pid = create_task(&o, found ? task.pid : 0);
+	pid = create_task(&o, found ? task.pid : 0, &imgfd);
 	if (pid < 0)
 		return 1;
 	if (pid == 0) {
