@@ -435,13 +435,7 @@ static void test_blocked(void)
 		fill_pipe(p[1]);
 		a.fd = p[1];
 		rc = t_interrupt(do_checkpoint, &a, 500, sigs[i], &early);
-		if (rc == T_NOT_BLOCKED)
-			t_fail(name, "checkpoint did not block: %s", t_errname(early));
-		else if (rc == T_HUNG)
-			t_fail(name, "still blocked 10 s after the signal");
-		else
-			t_check(rc == want, name, "got %s, expected %s",
-				t_errname(rc), t_errname(want));
+		t_check_interrupt(name, "checkpoint", rc, want, early);
 		close(p[0]);
 		close(p[1]);
 		snprintf(name, sizeof(name), "child runs after the checkpoint ended by %s",

@@ -519,14 +519,7 @@ static void test_blocked(void)
 			if (partial && ckpt_write_full(p[1], base, tail_off))
 				t_bail("write");
 			rc = t_interrupt(do_restart, &p[0], 500, sigs[i], &early);
-			if (rc == T_NOT_BLOCKED)
-				t_fail(name, "restart did not block: %s",
-				       t_errname(early));
-			else if (rc == T_HUNG)
-				t_fail(name, "still blocked 10 s after the signal");
-			else
-				t_check(rc == want, name, "got %s, expected %s",
-					t_errname(rc), t_errname(want));
+			t_check_interrupt(name, "restart", rc, want, early);
 			close(p[0]);
 			close(p[1]);
 		}

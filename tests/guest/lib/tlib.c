@@ -960,3 +960,18 @@ void t_subj_run(const char *prefix, void (*fn)(void *arg), void *arg,
 out:
 	t_subj_cleanup(&s);
 }
+
+int t_check_interrupt(const char *name, const char *what, int rc, int want,
+		      int early)
+{
+	if (rc == T_NOT_BLOCKED) {
+		t_fail(name, "%s did not block: %s", what, t_errname(early));
+		return 0;
+	}
+	if (rc == T_HUNG) {
+		t_fail(name, "still blocked 10 s after the signal");
+		return 0;
+	}
+	return t_check(rc == want, name, "got %s, expected %s", t_errname(rc),
+		       t_errname(want));
+}

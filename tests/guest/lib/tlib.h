@@ -136,6 +136,9 @@ const char *t_log_problem(const char *log, int e, const char *word);
 #define T_NOT_BLOCKED	1000
 #define T_HUNG		1001
 int t_interrupt(long (*fn)(void *), void *arg, int ms, int sig, int *early);
+/* Report a t_interrupt() outcome: pass when it is the errno want. */
+int t_check_interrupt(const char *name, const char *what, int rc, int want,
+		      int early);
 
 /*
  * Whether a failed call of fn(arg, fd) leaks its reference to fd's file:
