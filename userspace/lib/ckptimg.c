@@ -13,6 +13,11 @@
 
 #include "ckptimg.h"
 
+#ifdef CKPT_HAVE_CREDS
+#include <linux/capability.h>
+#include <linux/securebits.h>
+#endif
+
 /* The checkpoint(2) flags an image header may carry. */
 #define CKPT_HEADER_FLAGS	CHECKPOINT_SUBTREE
 
@@ -355,6 +360,11 @@ static int task_check(const struct ckpt_record *rec, struct ckpt_err *err)
 	if (t->tgid <= 0)
 		return fail(err, offsetof(struct ckpt_hdr_task, tgid), EBADMSG,
 			    "task: tgid %d", t->tgid);
+#ifdef CKPT_HAVE_CREDS
+	if (reserved_zero(err, offsetof(struct ckpt_hdr_task, reserved),
+			  t->reserved, "task"))
+		return -1;
+#endif
 	return 0;
 }
 
@@ -366,7 +376,9 @@ static void task_print(FILE *f, const struct ckpt_record *rec)
 	fprintf(f, "  %-12s %d\n", "pid", t->pid);
 	fprintf(f, "  %-12s %d\n", "tgid", t->tgid);
 	fprintf(f, "  %-12s 0x%x\n", "personality", t->personality);
+#ifndef CKPT_HAVE_CREDS
 	fprintf(f, "  %-12s 0%03o\n", "umask", t->umask);
+#endif
 	fprintf(f, "  %-12s %u\n", "exit_signal", t->exit_signal);
 	fprintf(f, "  %-12s %u\n", "pdeath_signal", t->pdeath_signal);
 	print_x64(f, "set_child_tid", t->set_child_tid);
@@ -467,7 +479,7 @@ static void mm_print(FILE *f, const struct ckpt_record *rec)
 
 static const char *const vma_kinds[] = {
 	[CKPT_VMA_ANON] = "anon", [CKPT_VMA_FILE] = "file",
-	[CKPT_VMA_VDSO] = "vdso",
+	[CKPT_VMA_VDSO] = "vdso", [CKPT_VMA_SHMEM] = "shmem",
 };
 
 static const char *kind_name(const char *const *names, size_t n, uint32_t k)
@@ -493,9 +505,18 @@ static int vma_check(const struct ckpt_record *rec, struct ckpt_err *err)
 	if (v->flags & ~CKPT_VMA_FLAGS)
 		return fail(err, offsetof(struct ckpt_hdr_vma, flags), EBADMSG,
 			    "vma: unknown flags 0x%x", v->flags);
-	if (v->kind < CKPT_VMA_ANON || v->kind > CKPT_VMA_VDSO)
+	if (v->kind < CKPT_VMA_ANON || v->kind > CKPT_VMA_SHMEM)
 		return fail(err, offsetof(struct ckpt_hdr_vma, kind), EBADMSG,
 			    "vma: unknown kind %u", v->kind);
+	if ((v->kind == CKPT_VMA_ANON && (v->flags & CKPT_VMA_SHARED)) ||
+	    (v->kind == CKPT_VMA_SHMEM && !(v->flags & CKPT_VMA_SHARED)))
+		return fail(err, offsetof(struct ckpt_hdr_vma, flags), EBADMSG,
+			    "vma: flags 0x%x for a mapping of kind %u",
+			    v->flags, v->kind);
+	if (v->kind != CKPT_VMA_FILE && v->pgoff)
+		return fail(err, offsetof(struct ckpt_hdr_vma, pgoff), EBADMSG,
+			    "vma: file offset %llu for a mapping of kind %u",
+			    (unsigned long long)v->pgoff, v->kind);
 	if (reserved_zero(err, offsetof(struct ckpt_hdr_vma, reserved),
 			  v->reserved, "vma"))
 		return -1;
@@ -528,7 +549,7 @@ static void print_flags(FILE *f, const char *name, uint32_t flags,
 		fprintf(f, "%s%s", sep, names[i]);
 		sep = " ";
 	}
-	if (*sep == ' ')
+	if (!sep[1])	/* a name was printed */
 		fputc(')', f);
 	fputc('\n', f);
 }
@@ -605,7 +626,21 @@ static void files_print(FILE *f, const struct ckpt_record *rec)
 static const char *const file_kinds[] = {
 	[CKPT_FILE_REG] = "reg", [CKPT_FILE_DIR] = "dir",
 	[CKPT_FILE_CHR] = "chr", [CKPT_FILE_PIPE] = "pipe",
+#ifdef CKPT_HAVE_CREDS
+	[CKPT_FILE_FIFO] = "fifo", [CKPT_FILE_UNLINKED] = "unlinked",
+#endif
 };
+
+#ifdef CKPT_HAVE_CREDS
+#define CKPT_FILE_LAST	CKPT_FILE_UNLINKED
+/* Kinds of file whose record names another by its object tag. */
+#define HAS_OBJECT(kind) ((kind) == CKPT_FILE_PIPE || \
+			  (kind) == CKPT_FILE_FIFO || \
+			  (kind) == CKPT_FILE_UNLINKED)
+#else
+#define CKPT_FILE_LAST	CKPT_FILE_PIPE
+#define HAS_OBJECT(kind) ((kind) == CKPT_FILE_PIPE)
+#endif
 
 /* The open flags a file record may carry (x86-64 values). */
 #define CKPT_O_ACCMODE	00000003
@@ -628,14 +663,14 @@ static int file_check(const struct ckpt_record *rec, struct ckpt_err *err)
 	if (fi->tag <= 0)
 		return fail(err, offsetof(struct ckpt_hdr_file, tag), EBADMSG,
 			    "file: tag %d", fi->tag);
-	if (fi->kind < CKPT_FILE_REG || fi->kind > CKPT_FILE_PIPE)
+	if (fi->kind < CKPT_FILE_REG || fi->kind > CKPT_FILE_LAST)
 		return fail(err, offsetof(struct ckpt_hdr_file, kind), EBADMSG,
 			    "file: unknown kind %u", fi->kind);
 	if ((fi->flags & ~CKPT_FILE_FLAGS) ||
 	    (fi->flags & CKPT_O_ACCMODE) == CKPT_O_ACCMODE)
 		return fail(err, offsetof(struct ckpt_hdr_file, flags), EBADMSG,
 			    "file: bad flags 0%o", fi->flags);
-	if ((fi->kind == CKPT_FILE_PIPE) != (fi->object != 0))
+	if (HAS_OBJECT(fi->kind) != (fi->object != 0))
 		return fail(err, offsetof(struct ckpt_hdr_file, object), EBADMSG,
 			    "file: object %d for a file of kind %u", fi->object,
 			    fi->kind);
@@ -799,6 +834,14 @@ static int pipe_check(const struct ckpt_record *rec, struct ckpt_err *err)
 	if (p->tag <= 0)
 		return fail(err, offsetof(struct ckpt_hdr_pipe, tag), EBADMSG,
 			    "pipe: tag %d", p->tag);
+#ifdef CKPT_HAVE_CREDS
+	if (p->flags & ~CKPT_PIPE_FIFO)
+		return fail(err, offsetof(struct ckpt_hdr_pipe, flags), EBADMSG,
+			    "pipe: unknown flags 0x%x", p->flags);
+	if (reserved_zero(err, offsetof(struct ckpt_hdr_pipe, reserved),
+			  p->reserved, "pipe"))
+		return -1;
+#endif
 	if (rec->len - sizeof(*p) > p->size)
 		return fail(err, offsetof(struct ckpt_hdr_pipe, size), EBADMSG,
 			    "pipe: %zu bytes in a pipe of %u",
@@ -812,6 +855,10 @@ static void pipe_print(FILE *f, const struct ckpt_record *rec)
 
 	fprintf(f, "  %-12s %d\n", "tag", p->tag);
 	fprintf(f, "  %-12s %u\n", "size", p->size);
+#ifdef CKPT_HAVE_CREDS
+	fprintf(f, "  %-12s 0x%x%s\n", "flags", p->flags,
+		p->flags & CKPT_PIPE_FIFO ? " (FIFO)" : "");
+#endif
 	fprintf(f, "  %-12s %zu bytes\n", "data", (size_t)(rec->len - sizeof(*p)));
 }
 
@@ -843,11 +890,332 @@ static void restart_block_print(FILE *f, const struct ckpt_record *rec)
 	print_x64(f, "rmtp", b->rmtp);
 }
 
+#ifdef CKPT_HAVE_CREDS
+
+/* CKPT_HDR_CREDS */
+
+/* The capabilities the kernel knows, CAP_CHOWN to CAP_LAST_CAP */
+#define CKPT_CAP_MASK	((2ULL << CAP_LAST_CAP) - 1)
+#define CKPT_SECUREBITS	(SECURE_ALL_BITS | SECURE_ALL_LOCKS)
+#define CKPT_NGROUPS_MAX 65536	/* NGROUPS_MAX of <linux/limits.h> */
+#define CKPT_ID_INVALID	0xffffffffU
+
+static const char *const cap_names[] = {
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
+	"CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP",
+	"CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
+	"CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
+	"CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
+	"CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
+	"CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD",
+	"CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP",
+	"CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
+	"CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
+	"CAP_CHECKPOINT_RESTORE",
+};
+
+const char *ckpt_cap_name(unsigned int cap)
+{
+	if (cap < sizeof(cap_names) / sizeof(cap_names[0]))
+		return cap_names[cap];
+	return NULL;
+}
+
+static int creds_check(const struct ckpt_record *rec, struct ckpt_err *err)
+{
+	const struct ckpt_hdr_creds *c = rec->data;
+	const uint32_t ids[] = { c->uid, c->euid, c->suid, c->fsuid,
+				 c->gid, c->egid, c->sgid, c->fsgid };
+	const uint64_t caps[] = { c->cap_inheritable, c->cap_permitted,
+				  c->cap_effective, c->cap_bset,
+				  c->cap_ambient };
+	size_t i;
+
+	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		if (ids[i] == CKPT_ID_INVALID)
+			return fail(err, offsetof(struct ckpt_hdr_creds, uid) +
+				    4 * i, EBADMSG, "creds: invalid id -1");
+	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+		if (caps[i] & ~CKPT_CAP_MASK)
+			return fail(err, offsetof(struct ckpt_hdr_creds,
+						  cap_inheritable) + 8 * i,
+				    EBADMSG, "creds: unknown capabilities 0x%llx",
+				    (unsigned long long)(caps[i] & ~CKPT_CAP_MASK));
+	if (c->securebits & ~CKPT_SECUREBITS)
+		return fail(err, offsetof(struct ckpt_hdr_creds, securebits),
+			    EBADMSG, "creds: unknown securebits 0x%x",
+			    c->securebits);
+	if (c->flags & ~CKPT_CREDS_NO_NEW_PRIVS)
+		return fail(err, offsetof(struct ckpt_hdr_creds, flags),
+			    EBADMSG, "creds: unknown flags 0x%x", c->flags);
+	if (c->ngroups > CKPT_NGROUPS_MAX ||
+	    rec->len != sizeof(*c) + (uint64_t)c->ngroups * sizeof(c->groups[0]))
+		return fail(err, offsetof(struct ckpt_hdr_creds, ngroups),
+			    EBADMSG, "creds: %u groups in a record of %u bytes",
+			    c->ngroups, rec->len);
+	if (reserved_zero(err, offsetof(struct ckpt_hdr_creds, reserved),
+			  c->reserved, "creds"))
+		return -1;
+	for (i = 0; i < c->ngroups; i++) {
+		size_t off = sizeof(*c) + i * sizeof(c->groups[0]);
+
+		if (c->groups[i] == CKPT_ID_INVALID)
+			return fail(err, off, EBADMSG,
+				    "creds: invalid group -1");
+		if (i && c->groups[i] < c->groups[i - 1])
+			return fail(err, off, EBADMSG,
+				    "creds: groups not in increasing order (%u after %u)",
+				    c->groups[i], c->groups[i - 1]);
+	}
+	return 0;
+}
+
+/* A capability set: "0x... (CAP_SETUID CAP_SETGID)", "(all)" or nothing. */
+static void print_caps(FILE *f, const char *name, uint64_t set)
+{
+	const char *sep = " (";
+	unsigned int cap;
+
+	fprintf(f, "  %-12s 0x%016llx", name, (unsigned long long)set);
+	if (set == CKPT_CAP_MASK) {
+		fputs(" (all)\n", f);
+		return;
+	}
+	for (cap = 0; cap < 64; cap++) {
+		if (!(set & (1ULL << cap)))
+			continue;
+		if (ckpt_cap_name(cap))
+			fprintf(f, "%s%s", sep, ckpt_cap_name(cap));
+		else
+			fprintf(f, "%s%u", sep, cap);
+		sep = " ";
+	}
+	if (!sep[1])	/* a name was printed */
+		fputc(')', f);
+	fputc('\n', f);
+}
+
+static void creds_print(FILE *f, const struct ckpt_record *rec)
+{
+	static const char *const secbit_names[] = {
+		"NOROOT", "NOROOT_LOCKED", "NO_SETUID_FIXUP",
+		"NO_SETUID_FIXUP_LOCKED", "KEEP_CAPS", "KEEP_CAPS_LOCKED",
+		"NO_CAP_AMBIENT_RAISE", "NO_CAP_AMBIENT_RAISE_LOCKED",
+	};
+	static const char *const flag_names[] = { "NO_NEW_PRIVS" };
+	const struct ckpt_hdr_creds *c = rec->data;
+	uint32_t i, n = c->ngroups;
+
+	fprintf(f, "  %-12s %u\n", "uid", c->uid);
+	fprintf(f, "  %-12s %u\n", "euid", c->euid);
+	fprintf(f, "  %-12s %u\n", "suid", c->suid);
+	fprintf(f, "  %-12s %u\n", "fsuid", c->fsuid);
+	fprintf(f, "  %-12s %u\n", "gid", c->gid);
+	fprintf(f, "  %-12s %u\n", "egid", c->egid);
+	fprintf(f, "  %-12s %u\n", "sgid", c->sgid);
+	fprintf(f, "  %-12s %u\n", "fsgid", c->fsgid);
+	fprintf(f, "  %-12s %u", "groups", n);
+	/* The record may be shorter than ngroups says when it is printed. */
+	if (n > (rec->len - sizeof(*c)) / sizeof(c->groups[0]))
+		n = (rec->len - sizeof(*c)) / sizeof(c->groups[0]);
+	for (i = 0; i < n; i++)
+		fprintf(f, "%s%u", i ? " " : " (", c->groups[i]);
+	fputs(n ? ")\n" : "\n", f);
+	print_caps(f, "cap_inheritable", c->cap_inheritable);
+	print_caps(f, "cap_permitted", c->cap_permitted);
+	print_caps(f, "cap_effective", c->cap_effective);
+	print_caps(f, "cap_bset", c->cap_bset);
+	print_caps(f, "cap_ambient", c->cap_ambient);
+	print_flags(f, "securebits", c->securebits, secbit_names,
+		    sizeof(secbit_names) / sizeof(secbit_names[0]));
+	print_flags(f, "flags", c->flags, flag_names,
+		    sizeof(flag_names) / sizeof(flag_names[0]));
+}
+
+/* CKPT_HDR_RLIMITS */
+
+static const char *const rlimit_names[CKPT_RLIM_NLIMITS] = {
+	"cpu", "fsize", "data", "stack", "core", "rss", "nproc", "nofile",
+	"memlock", "as", "locks", "sigpending", "msgqueue", "nice", "rtprio",
+	"rttime",
+};
+
+static int rlimits_check(const struct ckpt_record *rec, struct ckpt_err *err)
+{
+	const struct ckpt_hdr_rlimits *r = rec->data;
+	int i;
+
+	for (i = 0; i < CKPT_RLIM_NLIMITS; i++)
+		if (r->rlim[i].cur > r->rlim[i].max)
+			return fail(err, offsetof(struct ckpt_hdr_rlimits, rlim) +
+				    i * sizeof(r->rlim[0]), EBADMSG,
+				    "rlimits: %s soft limit %llu above the hard limit %llu",
+				    rlimit_names[i],
+				    (unsigned long long)r->rlim[i].cur,
+				    (unsigned long long)r->rlim[i].max);
+	return 0;
+}
+
+static void print_limit(FILE *f, uint64_t v)
+{
+	if (v == ~0ULL)
+		fputs("unlimited", f);
+	else
+		fprintf(f, "%llu", (unsigned long long)v);
+}
+
+static void rlimits_print(FILE *f, const struct ckpt_record *rec)
+{
+	const struct ckpt_hdr_rlimits *r = rec->data;
+	int i;
+
+	for (i = 0; i < CKPT_RLIM_NLIMITS; i++) {
+		fprintf(f, "  %-12s soft ", rlimit_names[i]);
+		print_limit(f, r->rlim[i].cur);
+		fputs(" hard ", f);
+		print_limit(f, r->rlim[i].max);
+		fputc('\n', f);
+	}
+}
+
+/* CKPT_HDR_FS */
+
+static int fs_check(const struct ckpt_record *rec, struct ckpt_err *err)
+{
+	const struct ckpt_hdr_fs *fs = rec->data;
+	size_t n = rec->len - sizeof(*fs);
+	const char *cwd;
+
+	if (fs->umask & ~0777U)
+		return fail(err, offsetof(struct ckpt_hdr_fs, umask), EBADMSG,
+			    "fs: umask 0%o", fs->umask);
+	if (fs->root_len < 2 || fs->root_len >= n || fs->paths[0] != '/' ||
+	    strnlen(fs->paths, fs->root_len) != fs->root_len - 1)
+		return fail(err, offsetof(struct ckpt_hdr_fs, root_len), EBADMSG,
+			    "fs: root path of length %u is not absolute and NUL terminated in %zu bytes",
+			    fs->root_len, n);
+	cwd = fs->paths + fs->root_len;
+	if (cwd[0] != '/' || !has_nul(cwd, n - fs->root_len))
+		return fail(err, sizeof(*fs) + fs->root_len, EBADMSG,
+			    "fs: working directory path is not absolute and NUL terminated");
+	return 0;
+}
+
+static void fs_print(FILE *f, const struct ckpt_record *rec)
+{
+	const struct ckpt_hdr_fs *fs = rec->data;
+	size_t n = rec->len - sizeof(*fs);
+	size_t root = fs->root_len < n ? fs->root_len : n;
+
+	fprintf(f, "  %-12s 0%03o\n", "umask", fs->umask);
+	print_str(f, "root", fs->paths, root);
+	print_str(f, "cwd", fs->paths + root, n - root);
+}
+
+/* CKPT_HDR_TMPFILE */
+
+static int tmpfile_check(const struct ckpt_record *rec, struct ckpt_err *err)
+{
+	const struct ckpt_hdr_tmpfile *t = rec->data;
+
+	if (t->tag <= 0)
+		return fail(err, offsetof(struct ckpt_hdr_tmpfile, tag), EBADMSG,
+			    "tmpfile: tag %d", t->tag);
+	if (t->mode & ~07777U)
+		return fail(err, offsetof(struct ckpt_hdr_tmpfile, mode), EBADMSG,
+			    "tmpfile: mode 0%o", t->mode);
+	if (t->size < 0)
+		return fail(err, offsetof(struct ckpt_hdr_tmpfile, size), EBADMSG,
+			    "tmpfile: negative size %lld", (long long)t->size);
+	return 0;
+}
+
+static void tmpfile_print(FILE *f, const struct ckpt_record *rec)
+{
+	const struct ckpt_hdr_tmpfile *t = rec->data;
+
+	fprintf(f, "  %-12s %d\n", "tag", t->tag);
+	fprintf(f, "  %-12s 0%04o\n", "mode", t->mode);
+	fprintf(f, "  %-12s %lld\n", "size", (long long)t->size);
+}
+
+/* CKPT_HDR_FILE_DATA: the record is read whole but only its header kept */
+
+static int file_data_check(const struct ckpt_record *rec, struct ckpt_err *err)
+{
+	const struct ckpt_hdr_file_data *d = rec->data;
+
+	if (d->pos < 0)
+		return fail(err, offsetof(struct ckpt_hdr_file_data, pos), EBADMSG,
+			    "file_data: negative position %lld",
+			    (long long)d->pos);
+	if (rec->len == sizeof(*d))
+		return fail(err, offsetof(struct ckpt_hdr, len), EBADMSG,
+			    "file_data: no data");
+	return 0;
+}
+
+static void file_data_print(FILE *f, const struct ckpt_record *rec)
+{
+	const struct ckpt_hdr_file_data *d = rec->data;
+
+	fprintf(f, "  %-12s %lld\n", "pos", (long long)d->pos);
+	fprintf(f, "  %-12s %zu bytes\n", "data", (size_t)(rec->len - sizeof(*d)));
+}
+
+/* CKPT_HDR_ITIMERS */
+
+static int itimers_check(const struct ckpt_record *rec, struct ckpt_err *err)
+{
+	const struct ckpt_hdr_itimers *t = rec->data;
+	int i;
+
+	for (i = 0; i < CKPT_NR_ITIMERS; i++)
+		if (t->it[i].value < 0 || t->it[i].interval < 0)
+			return fail(err, offsetof(struct ckpt_hdr_itimers, it) +
+				    i * sizeof(t->it[0]) +
+				    (t->it[i].value < 0 ? 0 : 8), EBADMSG,
+				    "itimers: timer %d: negative time", i);
+	return 0;
+}
+
+static void print_ns(FILE *f, int64_t ns)
+{
+	fprintf(f, "%lld.%09lld s", (long long)(ns / 1000000000),
+		(long long)(ns % 1000000000));
+}
+
+static void itimers_print(FILE *f, const struct ckpt_record *rec)
+{
+	static const char *const names[CKPT_NR_ITIMERS] = {
+		"real", "virtual", "prof",
+	};
+	const struct ckpt_hdr_itimers *t = rec->data;
+	int i;
+
+	for (i = 0; i < CKPT_NR_ITIMERS; i++) {
+		fprintf(f, "  %-12s ", names[i]);
+		if (!t->it[i].value && !t->it[i].interval) {
+			fputs("disarmed\n", f);
+			continue;
+		}
+		fputs(t->it[i].value ? "value " : "disarmed, ", f);
+		if (t->it[i].value)
+			print_ns(f, t->it[i].value);
+		fputs(t->it[i].value ? " interval " : "interval ", f);
+		print_ns(f, t->it[i].interval);
+		fputc('\n', f);
+	}
+}
+
+#endif /* CKPT_HAVE_CREDS */
+
 #endif /* CKPT_COMM_LEN */
 
 /*
  * Every record type the library knows.  ERROR must hold at least the
- * message's NUL; so must MM (exe_path) and FILE (path).
+ * message's NUL; so must MM (exe_path) and FILE (path); FS holds at least
+ * "/" and "/", each with its NUL.
  */
 static const struct ckpt_rec_type rec_types[] = {
 	{ CKPT_HDR_HEADER, "header", sizeof(struct ckpt_hdr_header), 0, 0,
@@ -882,6 +1250,20 @@ static const struct ckpt_rec_type rec_types[] = {
 	  restart_block_check, restart_block_print },
 	{ CKPT_HDR_PIPE, "pipe", sizeof(struct ckpt_hdr_pipe), 1, 0,
 	  pipe_check, pipe_print },
+#endif
+#ifdef CKPT_HAVE_CREDS
+	{ CKPT_HDR_CREDS, "creds", sizeof(struct ckpt_hdr_creds), 1, 0,
+	  creds_check, creds_print },
+	{ CKPT_HDR_RLIMITS, "rlimits", sizeof(struct ckpt_hdr_rlimits), 0, 0,
+	  rlimits_check, rlimits_print },
+	{ CKPT_HDR_FS, "fs", sizeof(struct ckpt_hdr_fs) + 4, 1, 0,
+	  fs_check, fs_print },
+	{ CKPT_HDR_TMPFILE, "tmpfile", sizeof(struct ckpt_hdr_tmpfile), 0, 0,
+	  tmpfile_check, tmpfile_print },
+	{ CKPT_HDR_FILE_DATA, "file_data", sizeof(struct ckpt_hdr_file_data), 1, 1,
+	  file_data_check, file_data_print },
+	{ CKPT_HDR_ITIMERS, "itimers", sizeof(struct ckpt_hdr_itimers), 0, 0,
+	  itimers_check, itimers_print },
 #endif
 };
 
@@ -943,6 +1325,8 @@ void ckpt_reader_release(struct ckpt_reader *r)
 	r->bufsz = 0;
 	free(r->task.tags);
 	r->task.tags = NULL;
+	free(r->task.tag_kinds);
+	r->task.tag_kinds = NULL;
 	r->task.nr_tags = r->task.max_tags = 0;
 }
 
@@ -1044,7 +1428,9 @@ static int place_fail(struct ckpt_reader *r, uint64_t off, const char *found,
 		    found, expected);
 }
 
-static int add_tag(struct ckpt_reader *r, int32_t tag, uint64_t off)
+/* Record the tag a file, pipe or tmpfile record at off introduces. */
+static int add_tag(struct ckpt_reader *r, int32_t tag,
+		   enum ckpt_tag_kind kind, uint64_t off)
 {
 	struct ckpt_task_state *ts = &r->task;
 	size_t i;
@@ -1056,27 +1442,69 @@ static int add_tag(struct ckpt_reader *r, int32_t tag, uint64_t off)
 	if (ts->nr_tags == ts->max_tags) {
 		size_t n = ts->max_tags ? 2 * ts->max_tags : 64;
 		int32_t *p = realloc(ts->tags, n * sizeof(*p));
+		unsigned char *k;
 
 		if (!p)
 			return fail(&r->err, off, ENOMEM, "%s", strerror(ENOMEM));
 		ts->tags = p;
+		k = realloc(ts->tag_kinds, n);
+		if (!k)
+			return fail(&r->err, off, ENOMEM, "%s", strerror(ENOMEM));
+		ts->tag_kinds = k;
 		ts->max_tags = n;
 	}
+	ts->tag_kinds[ts->nr_tags] = kind;
 	ts->tags[ts->nr_tags++] = tag;
 	return 0;
 }
 
-static int known_tag(const struct ckpt_reader *r, int32_t tag)
+/* What tag names: an enum ckpt_tag_kind, 0 when no record before. */
+static int tag_kind(const struct ckpt_reader *r, int32_t tag)
 {
 	size_t i;
 
 	for (i = 0; i < r->task.nr_tags; i++)
 		if (r->task.tags[i] == tag)
-			return 1;
+			return r->task.tag_kinds[i];
 	return 0;
 }
 
+#ifdef CKPT_HAVE_CREDS
 /* What may come next, for the message. */
+static const char *expected(const struct ckpt_task_state *ts)
+{
+	switch (ts->pos) {
+	case CKPT_TP_NONE:
+		return "task or tail";
+	case CKPT_TP_TASK:
+		return "creds";
+	case CKPT_TP_CREDS:
+		return "rlimits";
+	case CKPT_TP_RLIMITS:
+		return "fs";
+	case CKPT_TP_FS:
+		return "files";
+	case CKPT_TP_FDS:
+		if (!ts->fds_left)
+			return "mm";
+		return ts->in_tmpfile ? "file_data, pipe, tmpfile, file or fd" :
+					"pipe, tmpfile, file or fd";
+	case CKPT_TP_FILE:
+		return "fd of the file";
+	case CKPT_TP_VMAS:
+		if (ts->vmas_left)
+			return ts->in_vma ? "vma or pages" : "vma";
+		return ts->in_vma ? "pages or signals" : "signals";
+	case CKPT_TP_SIGNALS:
+		return ts->sigs_left ? "siginfo" : "itimers";
+	case CKPT_TP_ITIMERS:
+		return "restart_block or cpu";
+	case CKPT_TP_RESTART:
+		return "cpu";
+	}
+	return "?";
+}
+#else
 static const char *expected(const struct ckpt_task_state *ts)
 {
 	switch (ts->pos) {
@@ -1096,20 +1524,62 @@ static const char *expected(const struct ckpt_task_state *ts)
 		return ts->sigs_left ? "siginfo" : "restart_block or cpu";
 	case CKPT_TP_RESTART:
 		return "cpu";
+	default:
+		break;
 	}
 	return "?";
 }
+#endif
+
+/* A file record's object: the record of the kind its file kind needs. */
+static int check_object(struct ckpt_reader *r, const struct ckpt_record *rec)
+{
+	const struct ckpt_hdr_file *fi = rec->data;
+	int want, have;
+
+	switch (fi->kind) {
+	case CKPT_FILE_PIPE:
+		want = CKPT_TAG_PIPE;
+		break;
+#ifdef CKPT_HAVE_CREDS
+	case CKPT_FILE_FIFO:
+		want = CKPT_TAG_FIFO;
+		break;
+	case CKPT_FILE_UNLINKED:
+		want = CKPT_TAG_TMPFILE;
+		break;
+#endif
+	default:
+		return 0;
+	}
+	have = tag_kind(r, fi->object);
+	if (have == want)
+		return 0;
+	return fail(&r->err, rec->off + offsetof(struct ckpt_hdr_file, object),
+		    EBADMSG, "file: object tag %d names no %s record before it",
+		    fi->object, want == CKPT_TAG_PIPE ? "pipe" :
+		    want == CKPT_TAG_FIFO ? "named pipe" : "tmpfile");
+}
 
 /*
- * The record's place in a task's section: header, [task, mm, (vma,
- * pages*)*, files, (file?, fd)*, signals, siginfo*, cpu], tail, with the
- * counts the mm, files and signals records announce.
+ * The record's place in a task's section (see enum ckpt_task_pos), with
+ * the counts the mm, files and signals records announce.
  */
 static int check_place(struct ckpt_reader *r, const struct ckpt_record *rec)
 {
 	struct ckpt_task_state *ts = &r->task;
 	const char *name = rec->rt->name;
 	uint64_t page = 1ULL << r->header.page_shift;
+#ifdef CKPT_HAVE_CREDS
+	/* Where the mm and the files come: after the fs, before the mm. */
+	const enum ckpt_task_pos before_files = CKPT_TP_FS;
+	const int files_done = ts->pos == CKPT_TP_FDS && !ts->fds_left;
+	const int in_tmpfile = ts->in_tmpfile;
+
+	ts->in_tmpfile = 0;	/* unless this is one of its file_data */
+#else
+	const enum ckpt_task_pos before_files = CKPT_TP_VMAS;
+#endif
 
 	switch (rec->type) {
 	case CKPT_HDR_HEADER:
@@ -1126,10 +1596,31 @@ static int check_place(struct ckpt_reader *r, const struct ckpt_record *rec)
 				       sizeof(r->first_task));
 		}
 		return 0;
+#ifdef CKPT_HAVE_CREDS
+	case CKPT_HDR_CREDS:
+	case CKPT_HDR_RLIMITS:
+	case CKPT_HDR_FS: {
+		/* task, creds, rlimits, fs: each needs the one before */
+		static const enum ckpt_task_pos after[] = {
+			CKPT_TP_TASK, CKPT_TP_CREDS, CKPT_TP_RLIMITS, CKPT_TP_FS,
+		};
+		int i = rec->type == CKPT_HDR_CREDS ? 0 :
+			rec->type == CKPT_HDR_RLIMITS ? 1 : 2;
+
+		if (ts->pos != after[i])
+			return place_fail(r, rec->off, name, expected(ts));
+		ts->pos = after[i + 1];
+		return 0;
+	}
+#endif
 	case CKPT_HDR_MM: {
 		const struct ckpt_hdr_mm *m = rec->data;
 
+#ifdef CKPT_HAVE_CREDS
+		if (!files_done)
+#else
 		if (ts->pos != CKPT_TP_TASK)
+#endif
 			return place_fail(r, rec->off, name, expected(ts));
 		ts->pos = CKPT_TP_VMAS;
 		ts->vmas_left = m->nr_vmas;
@@ -1173,7 +1664,8 @@ static int check_place(struct ckpt_reader *r, const struct ckpt_record *rec)
 	case CKPT_HDR_FILES: {
 		const struct ckpt_hdr_files *fl = rec->data;
 
-		if (ts->pos != CKPT_TP_VMAS || ts->vmas_left)
+		if (ts->pos != before_files ||
+		    (before_files == CKPT_TP_VMAS && ts->vmas_left))
 			return place_fail(r, rec->off, name, expected(ts));
 		ts->pos = CKPT_TP_FDS;
 		ts->fds_left = fl->nr_fds;
@@ -1184,11 +1676,8 @@ static int check_place(struct ckpt_reader *r, const struct ckpt_record *rec)
 
 		if (ts->pos != CKPT_TP_FDS || !ts->fds_left)
 			return place_fail(r, rec->off, name, expected(ts));
-		if (fi->object && !known_tag(r, fi->object))
-			return fail(&r->err, rec->off + offsetof(struct ckpt_hdr_file, object),
-				    EBADMSG, "file: object tag %d names no pipe record before it",
-				    fi->object);
-		if (add_tag(r, fi->tag, rec->off))
+		if (check_object(r, rec) ||
+		    add_tag(r, fi->tag, CKPT_TAG_FILE, rec->off))
 			return -1;
 		ts->pos = CKPT_TP_FILE;
 		ts->file_tag = fi->tag;
@@ -1201,7 +1690,7 @@ static int check_place(struct ckpt_reader *r, const struct ckpt_record *rec)
 		    !ts->fds_left)
 			return place_fail(r, rec->off, name, expected(ts));
 		if (ts->pos == CKPT_TP_FILE ? d->file != ts->file_tag :
-					      !known_tag(r, d->file))
+					      tag_kind(r, d->file) != CKPT_TAG_FILE)
 			return fail(&r->err, rec->off + offsetof(struct ckpt_hdr_fd, file),
 				    EBADMSG, "fd %d: file tag %d %s", d->fd,
 				    d->file, ts->pos == CKPT_TP_FILE ?
@@ -1214,7 +1703,11 @@ static int check_place(struct ckpt_reader *r, const struct ckpt_record *rec)
 	case CKPT_HDR_SIGNALS: {
 		const struct ckpt_hdr_signals *sg = rec->data;
 
+#ifdef CKPT_HAVE_CREDS
+		if (ts->pos != CKPT_TP_VMAS || ts->vmas_left)
+#else
 		if (ts->pos != CKPT_TP_FDS || ts->fds_left)
+#endif
 			return place_fail(r, rec->off, name, expected(ts));
 		ts->pos = CKPT_TP_SIGNALS;
 		ts->sigs_left = sg->nr_pending;
@@ -1225,6 +1718,23 @@ static int check_place(struct ckpt_reader *r, const struct ckpt_record *rec)
 			return place_fail(r, rec->off, name, expected(ts));
 		ts->sigs_left--;
 		return 0;
+#ifdef CKPT_HAVE_CREDS
+	case CKPT_HDR_ITIMERS:
+		if (ts->pos != CKPT_TP_SIGNALS || ts->sigs_left)
+			return place_fail(r, rec->off, name, expected(ts));
+		ts->pos = CKPT_TP_ITIMERS;
+		return 0;
+	case CKPT_HDR_RESTART_BLOCK:
+		if (ts->pos != CKPT_TP_ITIMERS)
+			return place_fail(r, rec->off, name, expected(ts));
+		ts->pos = CKPT_TP_RESTART;
+		return 0;
+	case CKPT_HDR_CPU:
+		if (ts->pos != CKPT_TP_ITIMERS && ts->pos != CKPT_TP_RESTART)
+			return place_fail(r, rec->off, name, expected(ts));
+		ts->pos = CKPT_TP_NONE;
+		return 0;
+#else
 	case CKPT_HDR_RESTART_BLOCK:
 		if (ts->pos != CKPT_TP_SIGNALS || ts->sigs_left)
 			return place_fail(r, rec->off, name, expected(ts));
@@ -1236,13 +1746,49 @@ static int check_place(struct ckpt_reader *r, const struct ckpt_record *rec)
 			return place_fail(r, rec->off, name, expected(ts));
 		ts->pos = CKPT_TP_NONE;
 		return 0;
+#endif
 	case CKPT_HDR_PIPE: {
 		const struct ckpt_hdr_pipe *pp = rec->data;
+		enum ckpt_tag_kind kind = CKPT_TAG_PIPE;
 
 		if (ts->pos != CKPT_TP_FDS || !ts->fds_left)
 			return place_fail(r, rec->off, name, expected(ts));
-		return add_tag(r, pp->tag, rec->off);
+#ifdef CKPT_HAVE_CREDS
+		if (pp->flags & CKPT_PIPE_FIFO)
+			kind = CKPT_TAG_FIFO;
+#endif
+		return add_tag(r, pp->tag, kind, rec->off);
 	}
+#ifdef CKPT_HAVE_CREDS
+	case CKPT_HDR_TMPFILE: {
+		const struct ckpt_hdr_tmpfile *t = rec->data;
+
+		if (ts->pos != CKPT_TP_FDS || !ts->fds_left)
+			return place_fail(r, rec->off, name, expected(ts));
+		if (add_tag(r, t->tag, CKPT_TAG_TMPFILE, rec->off))
+			return -1;
+		ts->in_tmpfile = 1;
+		ts->tmpfile_size = t->size;
+		ts->next_data = 0;
+		return 0;
+	}
+	case CKPT_HDR_FILE_DATA: {
+		const struct ckpt_hdr_file_data *d = rec->data;
+		uint64_t n = rec->len - sizeof(*d);
+
+		if (!in_tmpfile)
+			return place_fail(r, rec->off, name, expected(ts));
+		if (d->pos < ts->next_data ||
+		    (uint64_t)d->pos + n > (uint64_t)ts->tmpfile_size)
+			return fail(&r->err, rec->off + offsetof(struct ckpt_hdr_file_data, pos),
+				    EBADMSG, "file_data: %llu bytes at %lld overlap the data before or lie past the size %lld of the file",
+				    (unsigned long long)n, (long long)d->pos,
+				    (long long)ts->tmpfile_size);
+		ts->in_tmpfile = 1;
+		ts->next_data = d->pos + n;
+		return 0;
+	}
+#endif
 	}
 	return 0;
 }

@@ -26,6 +26,17 @@
 #include <linux/checkpoint_hdr.h>
 #include <asm/checkpoint_hdr.h>
 
+/*
+ * CKPT_HAVE_CREDS: the uapi header describes the task section with the
+ * credentials, resource limits, fs, tmpfile, named pipe and interval timer
+ * records (the format that moved umask from the task record to the fs
+ * record).  The library still builds against the headers of the format
+ * before, which define none of them.
+ */
+#if defined(CKPT_COMM_LEN) && defined(CKPT_RLIM_NLIMITS)
+#define CKPT_HAVE_CREDS 1
+#endif
+
 /* Largest record read into memory whole. */
 #define CKPT_REC_MAX		(64U << 20)
 
@@ -77,18 +88,34 @@ enum ckpt_reader_state {
 };
 
 /*
- * Where the reader is inside a task's records: header, [task, mm,
- * (vma, pages*)*, files, (pipe?, file?, fd)*, signals, siginfo*,
- * restart_block?, cpu], tail.
+ * Where the reader is inside a task's records: header, [task, creds,
+ * rlimits, fs, files, ((pipe | tmpfile file_data*)*, file?, fd)*, mm,
+ * (vma, pages*)*, signals, siginfo*, itimers, restart_block?, cpu], tail.
+ * (Without CKPT_HAVE_CREDS: [task, mm, (vma, pages*)*, files,
+ * (pipe?, file?, fd)*, signals, siginfo*, restart_block?, cpu].)
  */
 enum ckpt_task_pos {
 	CKPT_TP_NONE,		/* between tasks: task or tail next */
-	CKPT_TP_TASK,		/* task read: mm next */
-	CKPT_TP_VMAS,		/* in the mm: vma, pages or files next */
-	CKPT_TP_FDS,		/* in the files: file, fd or signals next */
+	CKPT_TP_TASK,		/* task read: creds (mm) next */
+	CKPT_TP_VMAS,		/* in the mm: vma, pages or signals (files) next */
+	CKPT_TP_FDS,		/* in the files: pipe, tmpfile, file_data, file,
+				 * fd or, when all fds were read, mm (signals) */
 	CKPT_TP_FILE,		/* a file read: its fd next */
-	CKPT_TP_SIGNALS,	/* signals read: siginfo, restart_block or cpu next */
+	CKPT_TP_SIGNALS,	/* signals read: siginfo, itimers (restart_block
+				 * or cpu) next */
 	CKPT_TP_RESTART,	/* restart_block read: cpu next */
+	CKPT_TP_CREDS,		/* creds read: rlimits next */
+	CKPT_TP_RLIMITS,	/* rlimits read: fs next */
+	CKPT_TP_FS,		/* fs read: files next */
+	CKPT_TP_ITIMERS,	/* itimers read: restart_block or cpu next */
+};
+
+/* What a tag of the image names (struct ckpt_task_state.tag_kinds). */
+enum ckpt_tag_kind {
+	CKPT_TAG_FILE = 1,	/* a file record */
+	CKPT_TAG_PIPE,		/* a pipe record of a pipe(2) */
+	CKPT_TAG_FIFO,		/* a pipe record of a named pipe */
+	CKPT_TAG_TMPFILE,	/* a tmpfile record */
 };
 
 struct ckpt_task_state {
@@ -103,6 +130,10 @@ struct ckpt_task_state {
 	int32_t *tags;		/* file tags seen in the image */
 	size_t nr_tags, max_tags;
 	uint64_t nr_tasks;
+	unsigned char *tag_kinds; /* enum ckpt_tag_kind of each of tags[] */
+	int in_tmpfile;		/* a tmpfile was read: file_data may follow */
+	int64_t tmpfile_size;	/* its size */
+	int64_t next_data;	/* its file_data come in order of position */
 };
 
 struct ckpt_reader {
@@ -163,6 +194,10 @@ int ckpt_first_task(int fd, struct ckpt_hdr_task *task, struct ckpt_err *err);
 
 /* Name of a signal ("SIGUSR1"), NULL when unknown. */
 const char *ckpt_signal_name(int sig);
+#ifdef CKPT_HAVE_CREDS
+/* Name of a capability ("CAP_SETUID"), NULL when unknown. */
+const char *ckpt_cap_name(unsigned int cap);
+#endif
 
 /* Read exactly n bytes unless the stream ends: bytes read, or -1 (errno). */
 ssize_t ckpt_read_full(int fd, void *buf, size_t n);

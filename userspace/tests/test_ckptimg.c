@@ -18,6 +18,10 @@
 
 #include "ckptimg.h"
 
+#ifdef CKPT_HAVE_CREDS
+#include <linux/capability.h>
+#endif
+
 static int passed, failed;
 static const char *outdir;
 
@@ -171,6 +175,11 @@ static void expect(const char *name, const void *buf, size_t len, int e,
 	struct ckpt_err err;
 	int ret = scan(buf, len, &err);
 
+	if (!e) {
+		report(ret == 0, name, "got \"%s\" (%s) at 0x%llx, expected the image accepted",
+		       err.msg, strerror(err.err), (unsigned long long)err.off);
+		return;
+	}
 	if (ret == 0) {
 		report(0, name, "image accepted, expected %s at 0x%llx",
 		       strerror(e), (unsigned long long)off);
@@ -470,70 +479,65 @@ static void test_ckptinfo(void)
 
 
 #ifdef CKPT_COMM_LEN
-/* A task section: task, mm, vma, pages(2), vma(file), files, file, fd, fd,
- * signals, siginfo, cpu. Offsets of some records in *offs. */
+/*
+ * A task section: task, creds, rlimits, fs, files, pipe (FIFO), file, fd,
+ * tmpfile, file_data(2), file, fd, file, fd, fd, mm, vma, pages(2),
+ * vma(file), signals, siginfo, itimers, cpu.  Without CKPT_HAVE_CREDS:
+ * task, mm, vma, pages(2), vma(file), files, file, fd, fd, signals,
+ * siginfo, cpu.  The offset of each record in *offs.
+ */
 enum { R_TASK, R_MM, R_VMA, R_PAGES, R_VMA2, R_FILES, R_FILE, R_FD, R_FD2,
-       R_SIGNALS, R_SIGINFO, R_CPU, R_TAIL, R_N };
+       R_SIGNALS, R_SIGINFO, R_CPU, R_TAIL,
+       R_CREDS, R_RLIMITS, R_FS, R_PIPE, R_FIFO, R_FIFO_FD, R_TMPFILE,
+       R_DATA, R_DATA2, R_UNL, R_UNL_FD, R_ITIMERS, R_N };
 
-static void task_image(struct img *im, size_t *offs)
+#ifdef CKPT_HAVE_CREDS
+#define TASK_RECORDS	25	/* records of task_image() before its tail */
+#else
+#define TASK_RECORDS	13
+#endif
+
+static unsigned char rec[16384];
+static int skip_rec = -1;	/* task_image() leaves out this record */
+static uint64_t nr_before[R_N];	/* records before each */
+
+static void put(struct img *im, size_t *offs, int r, uint32_t len)
 {
-	static unsigned char rec[16384];
-	struct ckpt_hdr_task *t = (void *)rec;
+	offs[r] = im->len;
+	nr_before[r] = im->nr;
+	if (r != skip_rec)
+		add(im, rec, len);
+	memset(rec, 0, sizeof(rec));
+}
+
+static void task_mm(struct img *im, size_t *offs)
+{
 	struct ckpt_hdr_mm *m = (void *)rec;
 	struct ckpt_hdr_vma *v = (void *)rec;
 	struct ckpt_hdr_pages *pg = (void *)rec;
-	struct ckpt_hdr_files *fl = (void *)rec;
-	struct ckpt_hdr_file *fi = (void *)rec;
-	struct ckpt_hdr_fd *fd = (void *)rec;
-	struct ckpt_hdr_signals *sg = (void *)rec;
-	struct ckpt_hdr_siginfo *si = (void *)rec;
-	struct ckpt_hdr_cpu *c = (void *)rec;
-	int32_t signo = SIGUSR1;
 
-	memset(im, 0, sizeof(*im));
-	add_header(im);
-
-	memset(rec, 0, sizeof(rec));
-	offs[R_TASK] = im->len;
-	t->h.type = CKPT_HDR_TASK;
-	t->h.len = sizeof(*t);
-	strcpy(t->comm, "victim");
-	t->pid = 4242;
-	t->tgid = 4242;
-	t->umask = 022;
-	t->exit_signal = SIGCHLD;
-	add(im, rec, t->h.len);
-
-	memset(rec, 0, sizeof(rec));
-	offs[R_MM] = im->len;
 	m->h.type = CKPT_HDR_MM;
 	m->h.len = sizeof(*m) + sizeof("/bin/victim");
 	m->nr_vmas = 2;
 	m->brk = 0x602000;
 	strcpy(m->exe_path, "/bin/victim");
-	add(im, rec, m->h.len);
+	put(im, offs, R_MM, m->h.len);
 
-	memset(rec, 0, sizeof(rec));
-	offs[R_VMA] = im->len;
 	v->h.type = CKPT_HDR_VMA;
 	v->h.len = sizeof(*v);
 	v->start = 0x10000;
 	v->end = 0x14000;
 	v->prot = 3;
 	v->kind = CKPT_VMA_ANON;
-	add(im, rec, v->h.len);
+	put(im, offs, R_VMA, v->h.len);
 
-	memset(rec, 0, sizeof(rec));
-	offs[R_PAGES] = im->len;
 	pg->h.type = CKPT_HDR_PAGES;
 	pg->h.len = sizeof(*pg) + 2 * 4096;
 	pg->addr = 0x11000;
 	pg->nr_pages = 2;
 	memset(pg->data, 0xab, 2 * 4096);
-	add(im, rec, pg->h.len);
+	put(im, offs, R_PAGES, pg->h.len);
 
-	memset(rec, 0, sizeof(rec));
-	offs[R_VMA2] = im->len;
 	v->h.type = CKPT_HDR_VMA;
 	v->h.len = sizeof(*v) + sizeof("/lib/x.so");
 	v->start = 0x20000;
@@ -542,40 +546,172 @@ static void task_image(struct img *im, size_t *offs)
 	v->kind = CKPT_VMA_FILE;
 	v->pgoff = 3;
 	strcpy(v->path, "/lib/x.so");
-	add(im, rec, v->h.len);
+	put(im, offs, R_VMA2, v->h.len);
+}
 
-	memset(rec, 0, sizeof(rec));
-	offs[R_FILES] = im->len;
+static void add_file(struct img *im, size_t *offs, int r, int32_t tag,
+		     uint32_t kind, uint32_t flags, int32_t object,
+		     const char *path)
+{
+	struct ckpt_hdr_file *fi = (void *)rec;
+
+	fi->h.type = CKPT_HDR_FILE;
+	fi->h.len = sizeof(*fi) + strlen(path) + 1;
+	fi->tag = tag;
+	fi->kind = kind;
+	fi->flags = flags;
+	fi->object = object;
+	fi->pos = 1234;
+	strcpy(fi->path, path);
+	put(im, offs, r, fi->h.len);
+}
+
+static void add_fd(struct img *im, size_t *offs, int r, int fdno, int32_t file,
+		   uint32_t flags)
+{
+	struct ckpt_hdr_fd *fd = (void *)rec;
+
+	fd->h.type = CKPT_HDR_FD;
+	fd->h.len = sizeof(*fd);
+	fd->fd = fdno;
+	fd->file = file;
+	fd->flags = flags;
+	put(im, offs, r, fd->h.len);
+}
+
+#ifdef CKPT_HAVE_CREDS
+/* creds, rlimits, fs */
+static void task_creds(struct img *im, size_t *offs)
+{
+	struct ckpt_hdr_creds *c = (void *)rec;
+	struct ckpt_hdr_rlimits *rl = (void *)rec;
+	struct ckpt_hdr_fs *fs = (void *)rec;
+	int i;
+
+	c->h.type = CKPT_HDR_CREDS;
+	c->h.len = sizeof(*c) + 2 * sizeof(c->groups[0]);
+	c->uid = c->euid = c->suid = c->fsuid = 1000;
+	c->gid = c->egid = c->sgid = 100;
+	c->fsgid = 101;
+	c->cap_permitted = 1ULL << 7;		/* CAP_SETUID */
+	c->cap_effective = 1ULL << 7;
+	c->cap_bset = (2ULL << CAP_LAST_CAP) - 1;
+	c->securebits = 1 << 4;			/* KEEP_CAPS */
+	c->flags = CKPT_CREDS_NO_NEW_PRIVS;
+	c->ngroups = 2;
+	c->groups[0] = 10;
+	c->groups[1] = 1000;
+	put(im, offs, R_CREDS, c->h.len);
+
+	rl->h.type = CKPT_HDR_RLIMITS;
+	rl->h.len = sizeof(*rl);
+	for (i = 0; i < CKPT_RLIM_NLIMITS; i++)
+		rl->rlim[i].cur = rl->rlim[i].max = ~0ULL;
+	rl->rlim[7].cur = 1024;			/* RLIMIT_NOFILE */
+	rl->rlim[7].max = 4096;
+	put(im, offs, R_RLIMITS, rl->h.len);
+
+	fs->h.type = CKPT_HDR_FS;
+	fs->h.len = sizeof(*fs) + sizeof("/") + sizeof("/tmp");
+	fs->umask = 022;
+	fs->root_len = 2;
+	memcpy(fs->paths, "/\0/tmp", sizeof("/\0/tmp"));
+	put(im, offs, R_FS, fs->h.len);
+}
+
+/* files with a named pipe, an unlinked file and a regular file */
+static void task_files(struct img *im, size_t *offs)
+{
+	struct ckpt_hdr_files *fl = (void *)rec;
+	struct ckpt_hdr_pipe *p = (void *)rec;
+	struct ckpt_hdr_tmpfile *t = (void *)rec;
+	struct ckpt_hdr_file_data *d = (void *)rec;
+
+	fl->h.type = CKPT_HDR_FILES;
+	fl->h.len = sizeof(*fl);
+	fl->nr_fds = 4;
+	put(im, offs, R_FILES, fl->h.len);
+
+	p->h.type = CKPT_HDR_PIPE;
+	p->h.len = sizeof(*p) + 5;
+	p->tag = 3;
+	p->size = 65536;
+	p->flags = CKPT_PIPE_FIFO;
+	memcpy(p->data, "fifo!", 5);
+	put(im, offs, R_PIPE, p->h.len);
+	add_file(im, offs, R_FIFO, 4, CKPT_FILE_FIFO, 04000, 3, "/tmp/fifo");
+	add_fd(im, offs, R_FIFO_FD, 5, 4, 0);
+
+	t->h.type = CKPT_HDR_TMPFILE;
+	t->h.len = sizeof(*t);
+	t->tag = 5;
+	t->mode = 0600;
+	t->size = 20000;
+	put(im, offs, R_TMPFILE, t->h.len);
+	d->h.type = CKPT_HDR_FILE_DATA;
+	d->h.len = sizeof(*d) + 100;
+	d->pos = 0;
+	memset(d->data, 0xcd, 100);
+	put(im, offs, R_DATA, d->h.len);
+	d->h.type = CKPT_HDR_FILE_DATA;
+	d->h.len = sizeof(*d) + 4096;
+	d->pos = 12288;
+	memset(d->data, 0xcd, 4096);
+	put(im, offs, R_DATA2, d->h.len);
+	add_file(im, offs, R_UNL, 6, CKPT_FILE_UNLINKED, 02, 5, "/tmp/gone");
+	add_fd(im, offs, R_UNL_FD, 6, 6, 0);
+
+	add_file(im, offs, R_FILE, 7, CKPT_FILE_REG, 02 | 02000, 0, "/tmp/data");
+	add_fd(im, offs, R_FD, 3, 7, 0);
+	add_fd(im, offs, R_FD2, 9, 7, CKPT_FD_CLOEXEC);
+}
+#else
+static void task_files(struct img *im, size_t *offs)
+{
+	struct ckpt_hdr_files *fl = (void *)rec;
+
 	fl->h.type = CKPT_HDR_FILES;
 	fl->h.len = sizeof(*fl);
 	fl->nr_fds = 2;
-	add(im, rec, fl->h.len);
+	put(im, offs, R_FILES, fl->h.len);
+	add_file(im, offs, R_FILE, 7, CKPT_FILE_REG, 02 | 02000, 0, "/tmp/data");
+	add_fd(im, offs, R_FD, 3, 7, 0);
+	add_fd(im, offs, R_FD2, 9, 7, CKPT_FD_CLOEXEC);
+}
+#endif
 
-	memset(rec, 0, sizeof(rec));
-	offs[R_FILE] = im->len;
-	fi->h.type = CKPT_HDR_FILE;
-	fi->h.len = sizeof(*fi) + sizeof("/tmp/data");
-	fi->tag = 7;
-	fi->kind = CKPT_FILE_REG;
-	fi->flags = 02 | 02000;	/* O_RDWR | O_APPEND */
-	fi->pos = 1234;
-	strcpy(fi->path, "/tmp/data");
-	add(im, rec, fi->h.len);
+static void task_image(struct img *im, size_t *offs)
+{
+	struct ckpt_hdr_task *t = (void *)rec;
+	struct ckpt_hdr_signals *sg = (void *)rec;
+	struct ckpt_hdr_siginfo *si = (void *)rec;
+	struct ckpt_hdr_cpu *c = (void *)rec;
+	int32_t signo = SIGUSR1;
 
+	memset(im, 0, sizeof(*im));
 	memset(rec, 0, sizeof(rec));
-	offs[R_FD] = im->len;
-	fd->h.type = CKPT_HDR_FD;
-	fd->h.len = sizeof(*fd);
-	fd->fd = 3;
-	fd->file = 7;
-	add(im, rec, fd->h.len);
-	offs[R_FD2] = im->len;
-	fd->fd = 9;
-	fd->flags = CKPT_FD_CLOEXEC;
-	add(im, rec, fd->h.len);
+	add_header(im);
 
-	memset(rec, 0, sizeof(rec));
-	offs[R_SIGNALS] = im->len;
+	t->h.type = CKPT_HDR_TASK;
+	t->h.len = sizeof(*t);
+	strcpy(t->comm, "victim");
+	t->pid = 4242;
+	t->tgid = 4242;
+#ifndef CKPT_HAVE_CREDS
+	t->umask = 022;
+#endif
+	t->exit_signal = SIGCHLD;
+	put(im, offs, R_TASK, t->h.len);
+
+#ifdef CKPT_HAVE_CREDS
+	task_creds(im, offs);
+	task_files(im, offs);
+	task_mm(im, offs);
+#else
+	task_mm(im, offs);
+	task_files(im, offs);
+#endif
+
 	sg->h.type = CKPT_HDR_SIGNALS;
 	sg->h.len = sizeof(*sg);
 	sg->blocked = 1ULL << (SIGUSR1 - 1);
@@ -583,17 +719,26 @@ static void task_image(struct img *im, size_t *offs)
 	sg->action[SIGUSR1 - 1].handler = 0x401234;
 	sg->action[SIGUSR1 - 1].flags = 0x14000004;
 	sg->action[SIGHUP - 1].handler = 1;
-	add(im, rec, sg->h.len);
+	put(im, offs, R_SIGNALS, sg->h.len);
 
-	memset(rec, 0, sizeof(rec));
-	offs[R_SIGINFO] = im->len;
 	si->h.type = CKPT_HDR_SIGINFO;
 	si->h.len = sizeof(*si);
 	memcpy(si->info, &signo, sizeof(signo));
-	add(im, rec, si->h.len);
+	put(im, offs, R_SIGINFO, si->h.len);
 
-	memset(rec, 0, sizeof(rec));
-	offs[R_CPU] = im->len;
+#ifdef CKPT_HAVE_CREDS
+	{
+		struct ckpt_hdr_itimers *it = (void *)rec;
+
+		it->h.type = CKPT_HDR_ITIMERS;
+		it->h.len = sizeof(*it);
+		it->it[0].value = 1500000000;
+		it->it[0].interval = 250000000;
+		it->it[2].interval = 3000000000LL;
+		put(im, offs, R_ITIMERS, it->h.len);
+	}
+#endif
+
 	c->h.type = CKPT_HDR_CPU;
 	c->h.len = sizeof(*c) + 832;
 	c->regs.ip = 0x401000;
@@ -602,10 +747,18 @@ static void task_image(struct img *im, size_t *offs)
 	c->regs.orig_ax = (uint64_t)-1;
 	c->xfeatures = 7;
 	c->xstate_size = 832;
-	add(im, rec, c->h.len);
+	put(im, offs, R_CPU, c->h.len);
 
 	offs[R_TAIL] = im->len;
 	add_tail(im);
+}
+
+/* The task image without record r. */
+static void task_image_without(struct img *im, size_t *offs, int r)
+{
+	skip_rec = r;
+	task_image(im, offs);
+	skip_rec = -1;
 }
 
 #define AT(im, offs, r, type) ((type *)((im)->buf + (offs)[r]))
@@ -621,8 +774,9 @@ static void test_task_records(void)
 	int rc;
 
 	task_image(&im, o);
-	report(scan_chunked(im.buf, im.len, 4096, 0, &err, &nr) == 0 && nr == 14,
-	       "task image accepted", "%s at 0x%llx (%llu records)", err.msg,
+	report(scan_chunked(im.buf, im.len, 4096, 0, &err, &nr) == 0 &&
+	       nr == TASK_RECORDS + 1, "task image accepted",
+	       "%s at 0x%llx (%llu records)", err.msg,
 	       (unsigned long long)err.off, (unsigned long long)nr);
 	report(scan_chunked(im.buf, im.len, 13, 1, &err, &nr) == 0,
 	       "task image, 13-byte writes to a socket", "%s", err.msg);
@@ -636,7 +790,6 @@ static void test_task_records(void)
 	       strstr(out, "kind         1 (anon)") && strstr(out, "prot         0x3 (rw-)") &&
 	       strstr(out, "addr         0x11000\n  nr_pages     2\n") &&
 	       strstr(out, "path         \"/lib/x.so\"") &&
-	       strstr(out, "nr_fds       2") &&
 	       strstr(out, "kind         1 (reg)") &&
 	       strstr(out, "flags        02002 (O_RDWR|O_APPEND)") &&
 	       strstr(out, "pos          1234") && strstr(out, "path         \"/tmp/data\"") &&
@@ -647,16 +800,24 @@ static void test_task_records(void)
 	       strstr(out, "signo        10 (SIGUSR1)") &&
 	       strstr(out, "ip           0x0000000000401000") &&
 	       strstr(out, "ax           0x000000000000002a") &&
-	       strstr(out, "xstate_size  832") &&
-	       strstr(out, "complete image: 14 records"),
+	       strstr(out, "xstate_size  832"),
 	       "ckptinfo decodes the task records", "exit %d, output:\n%s", rc, out);
+	{
+		char want[64];
+
+		snprintf(want, sizeof(want), "complete image: %d records",
+			 TASK_RECORDS + 1);
+		report(rc == 0 && strstr(out, want), "ckptinfo counts the records",
+		       "exit %d, output:\n%.3000s", rc, out);
+	}
 	{
 		static const char *const vdash[] = { "-v", "-", NULL };
 
 		rc = run_ckptinfo(vdash, im.buf, im.len, out, sizeof(out));
 		report(rc == 0 && !strstr(out, " ab ab ab ab") &&
+		       !strstr(out, " cd cd cd cd") &&
 		       strstr(out, "76 69 63 74 69 6d"),
-		       "ckptinfo -v dumps records, not page contents",
+		       "ckptinfo -v dumps records, not page or file contents",
 		       "exit %d, output:\n%.3000s", rc, out);
 	}
 
@@ -670,6 +831,20 @@ static void test_task_records(void)
 	task_image(&im, o);
 	AT(&im, o, R_VMA, struct ckpt_hdr_vma)->kind = 9;
 	expect("vma unknown kind", im.buf, im.len, EBADMSG, o[R_VMA] + 40);
+	task_image(&im, o);
+	AT(&im, o, R_VMA, struct ckpt_hdr_vma)->kind = CKPT_VMA_SHMEM;
+	AT(&im, o, R_VMA, struct ckpt_hdr_vma)->flags = CKPT_VMA_SHARED;
+	expect("vma of shared memory accepted", im.buf, im.len, 0, 0);
+	AT(&im, o, R_VMA, struct ckpt_hdr_vma)->flags = 0;
+	expect("vma of shared memory, not shared", im.buf, im.len, EBADMSG,
+	       o[R_VMA] + 36);
+	task_image(&im, o);
+	AT(&im, o, R_VMA, struct ckpt_hdr_vma)->flags = CKPT_VMA_SHARED;
+	expect("vma anonymous and shared", im.buf, im.len, EBADMSG, o[R_VMA] + 36);
+	task_image(&im, o);
+	AT(&im, o, R_VMA, struct ckpt_hdr_vma)->pgoff = 1;
+	expect("vma anonymous with a file offset", im.buf, im.len, EBADMSG,
+	       o[R_VMA] + 24);
 	task_image(&im, o);
 	AT(&im, o, R_PAGES, struct ckpt_hdr_pages)->nr_pages = 3;
 	expect("pages count against length", im.buf, im.len, EBADMSG, o[R_PAGES] + 16);
@@ -699,22 +874,300 @@ static void test_task_records(void)
 	/* Counts and order */
 	task_image(&im, o);
 	AT(&im, o, R_MM, struct ckpt_hdr_mm)->nr_vmas = 3;
+#ifdef CKPT_HAVE_CREDS
+	expect("mm announces more vmas", im.buf, im.len, EBADMSG, o[R_SIGNALS]);
+#else
 	expect("mm announces more vmas", im.buf, im.len, EBADMSG, o[R_FILES]);
+#endif
 	task_image(&im, o);
 	AT(&im, o, R_MM, struct ckpt_hdr_mm)->nr_vmas = 1;
 	expect("mm announces fewer vmas", im.buf, im.len, EBADMSG, o[R_VMA2]);
 	task_image(&im, o);
-	AT(&im, o, R_FILES, struct ckpt_hdr_files)->nr_fds = 3;
+	AT(&im, o, R_FILES, struct ckpt_hdr_files)->nr_fds += 1;
+#ifdef CKPT_HAVE_CREDS
+	expect("files announces more fds", im.buf, im.len, EBADMSG, o[R_MM]);
+#else
 	expect("files announces more fds", im.buf, im.len, EBADMSG, o[R_SIGNALS]);
+#endif
 	task_image(&im, o);
 	AT(&im, o, R_SIGNALS, struct ckpt_hdr_signals)->nr_pending = 0;
 	expect("siginfo not announced", im.buf, im.len, EBADMSG, o[R_SIGINFO]);
+	task_image_without(&im, o, R_SIGNALS);
+	expect("task without signals", im.buf, im.len, EBADMSG, o[R_SIGNALS]);
+	task_image_without(&im, o, R_MM);
+	expect("task without mm", im.buf, im.len, EBADMSG, o[R_MM]);
 	task_image(&im, o);
 	im.len = o[R_CPU];	/* the tail where the cpu record was */
-	im.nr = 12;
+	im.nr = nr_before[R_CPU];
 	add_tail(&im);
 	expect("tail inside a task", im.buf, im.len, EBADMSG, o[R_CPU]);
 }
+
+#ifdef CKPT_HAVE_CREDS
+/* Set a field of record r of a fresh task image, expect e at its offset. */
+#define FIELD(name, r, type, field, value, e)				\
+	do {								\
+		task_image(&im, o);					\
+		AT(&im, o, r, type)->field = (value);			\
+		expect(name, im.buf, im.len, e,				\
+		       (e) ? o[r] + offsetof(type, field) : 0);		\
+	} while (0)
+
+static void test_new_records(void)
+{
+	static struct img im;
+	static char out[65536];
+	static const char *const dash[] = { "-", NULL };
+	struct ckpt_hdr_creds *c;
+	struct ckpt_hdr_fs *fs;
+	size_t o[R_N];
+	int rc;
+
+	task_image(&im, o);
+	rc = run_ckptinfo(dash, im.buf, im.len, out, sizeof(out));
+	report(rc == 0 && strstr(out, "creds      len 104\n") &&
+	       strstr(out, "  uid          1000\n  euid         1000\n  suid         1000\n  fsuid        1000\n") &&
+	       strstr(out, "  gid          100\n  egid         100\n  sgid         100\n  fsgid        101\n") &&
+	       strstr(out, "  groups       2 (10 1000)\n") &&
+	       strstr(out, "  cap_inheritable 0x0000000000000000\n") &&
+	       strstr(out, "  cap_permitted 0x0000000000000080 (CAP_SETUID)\n") &&
+	       strstr(out, "  cap_bset     0x000001ffffffffff (all)\n") &&
+	       strstr(out, "  securebits   0x10 (KEEP_CAPS)\n") &&
+	       strstr(out, "  flags        0x1 (NO_NEW_PRIVS)\n"),
+	       "ckptinfo decodes creds", "exit %d, output:\n%.4000s", rc, out);
+	report(rc == 0 && strstr(out, "rlimits    len 264\n") &&
+	       strstr(out, "  cpu          soft unlimited hard unlimited\n") &&
+	       strstr(out, "  nofile       soft 1024 hard 4096\n") &&
+	       strstr(out, "  rttime       soft unlimited hard unlimited\n"),
+	       "ckptinfo decodes rlimits", "exit %d, output:\n%.4000s", rc, out);
+	report(rc == 0 && strstr(out, "fs         len 23\n  umask        0022\n  root         \"/\"\n  cwd          \"/tmp\"\n"),
+	       "ckptinfo decodes fs", "exit %d, output:\n%.4000s", rc, out);
+	report(rc == 0 && strstr(out, "  flags        0x1 (FIFO)\n  data         5 bytes\n") &&
+	       strstr(out, "  kind         5 (fifo)\n  flags        04000 (O_RDONLY|O_NONBLOCK)\n  object       3\n") &&
+	       strstr(out, "tmpfile    len 24\n  tag          5\n  mode         00600\n  size         20000\n") &&
+	       strstr(out, "file_data  len 4112\n  pos          12288\n  data         4096 bytes\n") &&
+	       strstr(out, "  kind         6 (unlinked)\n  flags        02 (O_RDWR)\n  object       5\n"),
+	       "ckptinfo decodes named pipes and unlinked files",
+	       "exit %d, output:\n%.6000s", rc, out);
+	report(rc == 0 && strstr(out, "  real         value 1.500000000 s interval 0.250000000 s\n  virtual      disarmed\n  prof         disarmed, interval 3.000000000 s\n"),
+	       "ckptinfo decodes itimers", "exit %d, output:\n%.6000s", rc, out);
+
+	/* creds */
+	FIELD("creds uid -1", R_CREDS, struct ckpt_hdr_creds, uid, 0xffffffff, EBADMSG);
+	FIELD("creds fsgid -1", R_CREDS, struct ckpt_hdr_creds, fsgid, 0xffffffff, EBADMSG);
+	FIELD("creds uid 0", R_CREDS, struct ckpt_hdr_creds, uid, 0, 0);
+	FIELD("creds unknown capability", R_CREDS, struct ckpt_hdr_creds,
+	      cap_effective, 1ULL << 63, EBADMSG);
+	FIELD("creds unknown bounding capability", R_CREDS, struct ckpt_hdr_creds,
+	      cap_bset, 2ULL << CAP_LAST_CAP, EBADMSG);
+	FIELD("creds all capabilities", R_CREDS, struct ckpt_hdr_creds,
+	      cap_ambient, (2ULL << CAP_LAST_CAP) - 1, 0);
+	FIELD("creds unknown securebits", R_CREDS, struct ckpt_hdr_creds,
+	      securebits, 1 << 8, EBADMSG);
+	FIELD("creds unknown flags", R_CREDS, struct ckpt_hdr_creds, flags, 2, EBADMSG);
+	FIELD("creds reserved", R_CREDS, struct ckpt_hdr_creds, reserved, 1, EBADMSG);
+	FIELD("creds more groups than the record holds", R_CREDS,
+	      struct ckpt_hdr_creds, ngroups, 3, EBADMSG);
+	FIELD("creds fewer groups than the record holds", R_CREDS,
+	      struct ckpt_hdr_creds, ngroups, 1, EBADMSG);
+	FIELD("creds 0xffffffff groups", R_CREDS, struct ckpt_hdr_creds, ngroups,
+	      0xffffffff, EBADMSG);
+	task_image(&im, o);
+	c = AT(&im, o, R_CREDS, struct ckpt_hdr_creds);
+	c->groups[0] = 2000;
+	expect("creds groups out of order", im.buf, im.len, EBADMSG,
+	       o[R_CREDS] + sizeof(*c) + 4);
+	c->groups[0] = 1000;
+	expect("creds a group twice", im.buf, im.len, 0, 0);
+	c->groups[0] = c->groups[1] = 0xffffffff;
+	expect("creds group -1", im.buf, im.len, EBADMSG, o[R_CREDS] + sizeof(*c));
+	task_image(&im, o);
+	c = AT(&im, o, R_CREDS, struct ckpt_hdr_creds);
+	c->h.len = sizeof(*c) - 4;
+	expect("creds short", im.buf, im.len, EBADMSG, o[R_CREDS] + 4);
+
+	/* rlimits */
+	task_image(&im, o);
+	AT(&im, o, R_RLIMITS, struct ckpt_hdr_rlimits)->rlim[7].cur = 4097;
+	expect("rlimits soft above hard", im.buf, im.len, EBADMSG,
+	       o[R_RLIMITS] + 8 + 7 * 16);
+	task_image(&im, o);
+	AT(&im, o, R_RLIMITS, struct ckpt_hdr_rlimits)->rlim[15].max = 5;
+	expect("rlimits hard below an unlimited soft", im.buf, im.len, EBADMSG,
+	       o[R_RLIMITS] + 8 + 15 * 16);
+	task_image(&im, o);
+	AT(&im, o, R_RLIMITS, struct ckpt_hdr_rlimits)->rlim[0].cur = 0;
+	AT(&im, o, R_RLIMITS, struct ckpt_hdr_rlimits)->rlim[0].max = 0;
+	expect("rlimits zero", im.buf, im.len, 0, 0);
+
+	/* fs */
+	FIELD("fs umask 01000", R_FS, struct ckpt_hdr_fs, umask, 01000, EBADMSG);
+	FIELD("fs umask 0777", R_FS, struct ckpt_hdr_fs, umask, 0777, 0);
+	FIELD("fs root_len 0", R_FS, struct ckpt_hdr_fs, root_len, 0, EBADMSG);
+	FIELD("fs root_len past the record", R_FS, struct ckpt_hdr_fs, root_len,
+	      7, EBADMSG);
+	FIELD("fs root_len inside the root", R_FS, struct ckpt_hdr_fs, root_len,
+	      1, EBADMSG);
+	FIELD("fs root_len past the root's NUL", R_FS, struct ckpt_hdr_fs,
+	      root_len, 3, EBADMSG);
+	task_image(&im, o);
+	fs = AT(&im, o, R_FS, struct ckpt_hdr_fs);
+	fs->paths[0] = 'x';
+	expect("fs root relative", im.buf, im.len, EBADMSG,
+	       o[R_FS] + offsetof(struct ckpt_hdr_fs, root_len));
+	task_image(&im, o);
+	fs = AT(&im, o, R_FS, struct ckpt_hdr_fs);
+	fs->paths[2] = 't';
+	expect("fs cwd relative", im.buf, im.len, EBADMSG,
+	       o[R_FS] + sizeof(*fs) + 2);
+	task_image(&im, o);
+	fs = AT(&im, o, R_FS, struct ckpt_hdr_fs);
+	fs->paths[6] = 'x';
+	expect("fs cwd without NUL", im.buf, im.len, EBADMSG,
+	       o[R_FS] + sizeof(*fs) + 2);
+	task_image(&im, o);
+	fs = AT(&im, o, R_FS, struct ckpt_hdr_fs);
+	fs->h.len = sizeof(*fs) + 2;
+	expect("fs without a cwd", im.buf, im.len, EBADMSG, o[R_FS] + 4);
+
+	/* task, pipe, tmpfile, file_data, itimers */
+	FIELD("task reserved", R_TASK, struct ckpt_hdr_task, reserved, 022, EBADMSG);
+	FIELD("pipe unknown flags", R_PIPE, struct ckpt_hdr_pipe, flags, 3, EBADMSG);
+	FIELD("pipe reserved", R_PIPE, struct ckpt_hdr_pipe, reserved, 1, EBADMSG);
+	FIELD("tmpfile mode 010600", R_TMPFILE, struct ckpt_hdr_tmpfile, mode,
+	      010600, EBADMSG);
+	FIELD("tmpfile mode 07777", R_TMPFILE, struct ckpt_hdr_tmpfile, mode,
+	      07777, 0);
+	FIELD("tmpfile tag 0", R_TMPFILE, struct ckpt_hdr_tmpfile, tag, 0, EBADMSG);
+	FIELD("tmpfile negative size", R_TMPFILE, struct ckpt_hdr_tmpfile, size,
+	      -1, EBADMSG);
+	FIELD("tmpfile ending with its data", R_TMPFILE, struct ckpt_hdr_tmpfile,
+	      size, 12288 + 4096, 0);
+	task_image(&im, o);
+	AT(&im, o, R_TMPFILE, struct ckpt_hdr_tmpfile)->size = 12288 + 4095;
+	expect("file_data past the size", im.buf, im.len, EBADMSG,
+	       o[R_DATA2] + offsetof(struct ckpt_hdr_file_data, pos));
+	FIELD("file_data overlaps the one before", R_DATA2,
+	      struct ckpt_hdr_file_data, pos, 99, EBADMSG);
+	FIELD("file_data right after the one before", R_DATA2,
+	      struct ckpt_hdr_file_data, pos, 100, 0);
+	FIELD("file_data negative position", R_DATA, struct ckpt_hdr_file_data,
+	      pos, -1, EBADMSG);
+	task_image(&im, o);
+	AT(&im, o, R_DATA2, struct ckpt_hdr_file_data)->h.len =
+		sizeof(struct ckpt_hdr_file_data);
+	expect("file_data without data", im.buf, im.len, EBADMSG, o[R_DATA2] + 4);
+	FIELD("file_data of no tmpfile", R_TMPFILE, struct ckpt_hdr_tmpfile, h.type,
+	      CKPT_HDR_FILE_DATA, EBADMSG);
+	task_image_without(&im, o, R_TMPFILE);
+	expect("file_data without its tmpfile", im.buf, im.len, EBADMSG, o[R_TMPFILE]);
+	task_image(&im, o);
+	{
+		/* file_data after the file of the tmpfile: out of place */
+		struct img im2;
+
+		memcpy(&im2, &im, sizeof(im2));
+		memmove(im2.buf + o[R_DATA2], im.buf + o[R_UNL],
+			o[R_UNL_FD] - o[R_UNL]);
+		memmove(im2.buf + o[R_DATA2] + (o[R_UNL_FD] - o[R_UNL]),
+			im.buf + o[R_DATA2], o[R_UNL] - o[R_DATA2]);
+		expect("file_data after the file", im2.buf, im2.len, EBADMSG,
+		       o[R_DATA2] + (o[R_UNL_FD] - o[R_UNL]));
+	}
+	FIELD("itimers negative value", R_ITIMERS, struct ckpt_hdr_itimers,
+	      it[1].value, -1, EBADMSG);
+	FIELD("itimers negative interval", R_ITIMERS, struct ckpt_hdr_itimers,
+	      it[2].interval, -5, EBADMSG);
+
+	/* objects */
+	FIELD("fifo file naming the tmpfile", R_FIFO, struct ckpt_hdr_file,
+	      object, 5, EBADMSG);
+	FIELD("fifo file naming no record", R_FIFO, struct ckpt_hdr_file,
+	      object, 77, EBADMSG);
+	FIELD("fifo file without an object", R_FIFO, struct ckpt_hdr_file,
+	      object, 0, EBADMSG);
+	task_image(&im, o);
+	AT(&im, o, R_FIFO, struct ckpt_hdr_file)->kind = CKPT_FILE_PIPE;
+	expect("pipe(2) end naming a named pipe", im.buf, im.len, EBADMSG,
+	       o[R_FIFO] + offsetof(struct ckpt_hdr_file, object));
+	FIELD("unlinked file naming the pipe", R_UNL, struct ckpt_hdr_file,
+	      object, 3, EBADMSG);
+	FIELD("unlinked file naming itself", R_UNL, struct ckpt_hdr_file,
+	      object, 6, EBADMSG);
+	FIELD("unknown file kind 7", R_UNL, struct ckpt_hdr_file, kind, 7, EBADMSG);
+	task_image(&im, o);
+	AT(&im, o, R_PIPE, struct ckpt_hdr_pipe)->flags = 0;
+	expect("named pipe end naming a pipe(2)", im.buf, im.len, EBADMSG,
+	       o[R_FIFO] + offsetof(struct ckpt_hdr_file, object));
+	task_image(&im, o);
+	AT(&im, o, R_PIPE, struct ckpt_hdr_pipe)->flags = 0;
+	AT(&im, o, R_FIFO, struct ckpt_hdr_file)->kind = CKPT_FILE_PIPE;
+	expect("pipe(2) end with a path", im.buf, im.len, 0, 0);
+	FIELD("fd naming the tmpfile", R_UNL_FD, struct ckpt_hdr_fd, file, 5, EBADMSG);
+	FIELD("fd naming the pipe", R_FD2, struct ckpt_hdr_fd, file, 3, EBADMSG);
+	FIELD("tmpfile reusing the pipe's tag", R_TMPFILE, struct ckpt_hdr_tmpfile,
+	      tag, 3, EBADMSG);
+
+	/* order */
+	task_image_without(&im, o, R_CREDS);
+	expect("task without creds", im.buf, im.len, EBADMSG, o[R_CREDS]);
+	task_image_without(&im, o, R_RLIMITS);
+	expect("task without rlimits", im.buf, im.len, EBADMSG, o[R_RLIMITS]);
+	task_image_without(&im, o, R_FS);
+	expect("task without fs", im.buf, im.len, EBADMSG, o[R_FS]);
+	task_image_without(&im, o, R_ITIMERS);
+	expect("task without itimers", im.buf, im.len, EBADMSG, o[R_ITIMERS]);
+	task_image_without(&im, o, R_FILES);
+	expect("task without files", im.buf, im.len, EBADMSG, o[R_FILES]);
+	task_image(&im, o);
+	{
+		/* the creds and the rlimits swapped */
+		struct img im2;
+		size_t a = o[R_RLIMITS] - o[R_CREDS], b = o[R_FS] - o[R_RLIMITS];
+
+		memcpy(&im2, &im, sizeof(im2));
+		memcpy(im2.buf + o[R_CREDS], im.buf + o[R_RLIMITS], b);
+		memcpy(im2.buf + o[R_CREDS] + b, im.buf + o[R_CREDS], a);
+		expect("rlimits before creds", im2.buf, im2.len, EBADMSG, o[R_CREDS]);
+	}
+	{
+		/* the files after the mm: the order of the format before */
+		struct img im2;
+		size_t f = o[R_MM] - o[R_FILES], m = o[R_SIGNALS] - o[R_MM];
+
+		memcpy(&im2, &im, sizeof(im2));
+		memcpy(im2.buf + o[R_FILES], im.buf + o[R_MM], m);
+		memcpy(im2.buf + o[R_FILES] + m, im.buf + o[R_FILES], f);
+		expect("mm before files", im2.buf, im2.len, EBADMSG, o[R_FILES]);
+	}
+	{
+		/* a restart block after the itimers, before the cpu */
+		struct ckpt_hdr_restart_block b = {
+			.h = { CKPT_HDR_RESTART_BLOCK, sizeof(b) },
+			.kind = CKPT_RESTART_NANOSLEEP, .remaining = 5,
+		};
+		struct img im2;
+
+		memcpy(&im2, &im, sizeof(im2));
+		im2.len = o[R_CPU];
+		im2.nr = nr_before[R_CPU];
+		add(&im2, &b, sizeof(b));
+		add(&im2, im.buf + o[R_CPU], o[R_TAIL] - o[R_CPU]);
+		add_tail(&im2);
+		expect("restart_block after the itimers", im2.buf, im2.len, 0, 0);
+		/* ... and before them */
+		memcpy(&im2, &im, sizeof(im2));
+		im2.len = o[R_ITIMERS];
+		im2.nr = nr_before[R_ITIMERS];
+		add(&im2, &b, sizeof(b));
+		add(&im2, im.buf + o[R_ITIMERS], o[R_TAIL] - o[R_ITIMERS]);
+		add_tail(&im2);
+		expect("restart_block before the itimers", im2.buf, im2.len,
+		       EBADMSG, o[R_ITIMERS]);
+	}
+}
+#undef FIELD
+#endif /* CKPT_HAVE_CREDS */
 #endif
 
 int main(int argc, char **argv)
@@ -735,6 +1188,9 @@ int main(int argc, char **argv)
 	test_ckptinfo();
 #ifdef CKPT_COMM_LEN
 	test_task_records();
+#endif
+#ifdef CKPT_HAVE_CREDS
+	test_new_records();
 #endif
 
 	printf("%d passed, %d failed\n", passed, failed);
