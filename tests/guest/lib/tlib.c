@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <grp.h>
 #include <sys/prctl.h>
 #include <sys/uio.h>
 #include <sched.h>
@@ -666,6 +668,7 @@ int t_leaks_fd_ref(long (*fn)(void *arg, int fd), void *arg, int read_end)
 /* Subjects */
 
 static int subj_failed, subj_checks;
+void (*t_subj_restart_hook)(void);
 
 int t_subj_start(struct t_subject *s, void (*fn)(void *arg), void *arg)
 {
@@ -820,6 +823,8 @@ int t_subj_restart(struct t_subject *s, int same_pid)
 	if (pid == 0) {
 		const char *tool = getenv("T_RESTART_TOOL");
 
+		if (t_subj_restart_hook)
+			t_subj_restart_hook();
 		/*
 		 * T_RESTART_TOOL=/bin/restart: restart through the tool, whose
 		 * child becomes the subject; the tool passes on its status.
@@ -974,4 +979,190 @@ int t_check_interrupt(const char *name, const char *what, int rc, int want,
 	}
 	return t_check(rc == want, name, "got %s, expected %s", t_errname(rc),
 		       t_errname(want));
+}
+
+/* Users */
+
+int t_become(uid_t uid, gid_t gid, size_t ngroups, const gid_t *groups)
+{
+	if (setgroups(ngroups, groups) || setresgid(gid, gid, gid) ||
+	    setresuid(uid, uid, uid))
+		return -1;
+	/* Changing ids made the task non-dumpable: a user's task is not. */
+	return prctl(PR_SET_DUMPABLE, 1);
+}
+
+void t_user_hook(void)
+{
+	if (t_become(T_USER, T_USER, 0, NULL))
+		_exit(T_NO_SETUP);
+}
+
+int t_subj_prepare(struct t_subject *s, const char *prefix,
+		   void (*fn)(void *arg), void *arg)
+{
+	char name[256];
+	int err;
+
+	if (t_subj_start(s, fn, arg))
+		t_bail("starting a subject");
+	fchmod(s->ctl, 0666);
+	fchmod(s->rep, 0666);
+	if (t_subj_wait_ready(s, prefix))
+		return -1;
+	snprintf(name, sizeof(name), "%s: checkpoint", prefix);
+	err = t_subj_checkpoint(s);
+	if (!t_check(!err, name, "%s; log: %.300s", t_errname(err),
+		     s->log ? s->log : ""))
+		return -1;
+	t_subj_kill(s);
+	chmod(s->img_path, 0644);
+	return 0;
+}
+
+void t_subj_restart_as(struct t_subject *s, const char *prefix,
+		       void (*hook)(void))
+{
+	char name[256];
+	int err;
+
+	if (ftruncate(s->rep, 0))
+		t_bail("emptying the report file");
+	t_subj_restart_hook = hook;
+	err = t_subj_restart(s, 0);
+	t_subj_restart_hook = NULL;
+	snprintf(name, sizeof(name), "%s: restart", prefix);
+	if (t_check(!err, name, "%s; log: %.300s", t_errname(err),
+		    s->log ? s->log : ""))
+		t_subj_finish(s, prefix);
+}
+
+int t_subj_refused(struct t_subject *s, const char *path, void (*hook)(void),
+		   int e, const char *word, const char *name)
+{
+	char saved[sizeof(s->img_path)], logname[300];
+	const char *why;
+	int err;
+
+	memcpy(saved, s->img_path, sizeof(saved));
+	if (path)
+		snprintf(s->img_path, sizeof(s->img_path), "%s", path);
+	t_subj_restart_hook = hook;
+	err = t_subj_restart(s, 0);
+	t_subj_restart_hook = NULL;
+	memcpy(s->img_path, saved, sizeof(saved));
+	if (!err) {
+		t_fail(name, "restored, expected %s returned", t_errname(e));
+		t_subj_kill(s);
+		return 0;
+	}
+	if (!t_check(err == e && s->restart_status != -1 &&
+		     WIFEXITED(s->restart_status) &&
+		     WEXITSTATUS(s->restart_status) == 125, name,
+		     "got %s, the caller's status 0x%x (expected %s returned to it, exit 0x7d); log: %.300s",
+		     t_errname(err), s->restart_status, t_errname(e),
+		     s->log ? s->log : ""))
+		return 0;
+	why = t_log_problem(s->log, e, word);
+	snprintf(logname, sizeof(logname), "%s: the log says why", name);
+	return t_check(!why, logname, "%s", why ? why : "");
+}
+
+/* Editing images */
+
+int t_edit_load(struct t_edit *e, const char *path)
+{
+	static struct t_image im;
+
+	memset(e, 0, sizeof(*e));
+	t_scan_path(path, &im);
+	if (!im.complete) {
+		errno = im.err.err ? im.err.err : EBADMSG;
+		return -1;
+	}
+	e->buf = (unsigned char *)t_read_path(path, &e->len);
+	return e->buf ? 0 : -1;
+}
+
+/* Offsets of the records, through the library's reader. */
+static int edit_scan(struct t_edit *e, struct t_image *im)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	pid = t_feed(p[1], e->buf, e->len);
+	close(p[1]);
+	t_scan_fd(p[0], im);
+	close(p[0]);
+	t_wait(pid);
+	return im->nr ? 0 : -1;
+}
+
+void *t_edit_find(struct t_edit *e, uint32_t type, uint32_t *len)
+{
+	static struct t_image im;
+	size_t i;
+
+	if (edit_scan(e, &im))
+		return NULL;
+	for (i = 0; i < im.nr && i < T_MAX_RECORDS; i++) {
+		if (im.type[i] != type)
+			continue;
+		if (len)
+			*len = im.len[i];
+		return e->buf + im.off[i];
+	}
+	return NULL;
+}
+
+int t_edit_replace(struct t_edit *e, void *rec, const void *new, uint32_t len)
+{
+	size_t off = (unsigned char *)rec - e->buf;
+	size_t old = ckpt_align(((struct ckpt_hdr *)rec)->len);
+	size_t n = ckpt_align(len), rest = e->len - off - old;
+	unsigned char *buf = malloc(off + n + rest + 1);
+
+	if (!buf)
+		return -1;
+	memcpy(buf, e->buf, off);
+	memset(buf + off, 0, n);
+	memcpy(buf + off, new, len);
+	((struct ckpt_hdr *)(buf + off))->len = len;
+	memcpy(buf + off + n, e->buf + off + old, rest);
+	free(e->buf);
+	e->buf = buf;
+	e->len = off + n + rest;
+	return 0;
+}
+
+int t_edit_save(struct t_edit *e, const char *path)
+{
+	struct ckpt_hdr_tail *t;
+	int fd;
+
+	if (e->len < sizeof(*t))
+		return -1;
+	t = (void *)(e->buf + e->len - sizeof(*t));
+	if (t->h.type != CKPT_HDR_TAIL) {
+		errno = EBADMSG;
+		return -1;
+	}
+	t->size = e->len - sizeof(*t);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	if (ckpt_write_full(fd, e->buf, e->len)) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+void t_edit_free(struct t_edit *e)
+{
+	free(e->buf);
+	e->buf = NULL;
+	e->len = 0;
 }

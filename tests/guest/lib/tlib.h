@@ -211,4 +211,63 @@ void t_subj_cleanup(struct t_subject *s);
 void t_subj_run(const char *prefix, void (*fn)(void *arg), void *arg,
 		int same_pid);
 
+/*
+ * Called, when set, in the child t_subj_restart() creates, right before it
+ * calls restart(2) or runs the tool: to restart as another user, say.  It
+ * _exit()s with T_NO_SETUP when it cannot do its part.
+ */
+extern void (*t_subj_restart_hook)(void);
+#define T_NO_SETUP	124
+
+/*
+ * Become a user: groups, then gid, then uid (real, effective and saved),
+ * and dumpable again as a user's ordinary task.  0, or -1 with errno.
+ */
+#define T_USER		1000	/* the guest's unprivileged user */
+int t_become(uid_t uid, gid_t gid, size_t ngroups, const gid_t *groups);
+
+/* A t_subj_restart_hook: become T_USER (without groups). */
+void t_user_hook(void);
+
+/*
+ * Start fn(arg) as a subject whose control and report files anyone may
+ * open (so that a user may restart it), wait until it is ready, checkpoint
+ * it to s->img_path (readable by all) and kill it: 0, or -1 with the
+ * failure reported.  The subject must write nothing before it is ready:
+ * t_subj_restart_as() empties the report file before each restart.
+ */
+int t_subj_prepare(struct t_subject *s, const char *prefix,
+		   void (*fn)(void *arg), void *arg);
+/* Restart s->img_path with t_subj_restart_hook = hook, then finish. */
+void t_subj_restart_as(struct t_subject *s, const char *prefix,
+		       void (*hook)(void));
+/*
+ * Restart the image path (s->img_path when NULL) with hook: pass when
+ * restart(2) fails with e and returns to its caller, which goes on (it
+ * exits 125 after reporting the errno: nothing of it was changed, no task
+ * is left), and the log reports e (and names word, if not NULL).  A
+ * subject restored against expectation is killed.  Returns 1 on a pass.
+ */
+int t_subj_refused(struct t_subject *s, const char *path, void (*hook)(void),
+		   int e, const char *word, const char *name);
+
+/*
+ * An image in memory, to be changed and written out again: records are
+ * found through the library's reader and replaced whole; the tail's size
+ * follows.
+ */
+struct t_edit {
+	unsigned char *buf;
+	size_t len;
+};
+/* Read a complete image: 0, or -1 (errno; EBADMSG for an invalid one). */
+int t_edit_load(struct t_edit *e, const char *path);
+/* The first record of a type, its length in *len (may be NULL); or NULL. */
+void *t_edit_find(struct t_edit *e, uint32_t type, uint32_t *len);
+/* Replace the record rec (from t_edit_find) with len bytes from new. */
+int t_edit_replace(struct t_edit *e, void *rec, const void *new, uint32_t len);
+/* Write the image to a new file path: 0, or -1 with errno. */
+int t_edit_save(struct t_edit *e, const char *path);
+void t_edit_free(struct t_edit *e);
+
 #endif /* TLIB_H */
