@@ -3,9 +3,13 @@
  * Open files survive checkpoint, SIGKILL and restart(2): a regular file
  * with its position, one opened O_APPEND, a directory, /dev/null, two fds
  * sharing one open file (dup), close-on-exec flags, the report file's
- * own position.  Files checkpoint(2) cannot save (a socket, an unlinked
- * file) make it fail with EOPNOTSUPP naming the fd; an image whose file
- * was deleted since fails to restart cleanly.
+ * own position; an unlinked file (contents with holes, mode, position,
+ * shared by two fds and a second open file, writable, made anew in its
+ * directory); named pipes (unread data, each end with its flags, a reader
+ * blocked in read() that gets what is written after the restart);
+ * O_DIRECT.  A socket makes checkpoint(2) fail with EOPNOTSUPP naming the
+ * fd; an image whose file was deleted since makes restart(2) return
+ * ENOENT before its caller changed.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -152,6 +156,7 @@ static void simple_subject(void *arg)
 	t_subj_check(0, "restored although its file is gone", " ");
 }
 
+#ifndef CKPT_HAVE_CREDS
 /*
  * The image names a file deleted since.  Files are restored after the
  * address space, so restart(2) has already changed the task when it finds
@@ -218,6 +223,308 @@ static void test_deleted(void)
 out:
 	t_subj_cleanup(&s);
 }
+#endif
+
+#ifdef CKPT_HAVE_CREDS
+/*
+ * The image names a file deleted since.  restart(2) opens the files before
+ * it changes its caller: it returns ENOENT, the caller goes on unchanged,
+ * the log names the file, and no task is left.
+ */
+static void test_missing(void)
+{
+	const char *name = "restart of an image whose file was deleted: ENOENT returned";
+	char path[PATH_MAX];
+	struct t_subject s;
+	int fd;
+
+	fd = t_mkstemp(path, "doomed");
+	close(fd);
+	if (!t_subj_prepare(&s, "deleted", simple_subject, path)) {
+		pid_t left;
+
+		unlink(path);
+		t_subj_refused(&s, NULL, NULL, ENOENT, "doomed", name);
+		left = waitpid(-1, NULL, WNOHANG);
+		t_check(left < 0 && errno == ECHILD, "deleted: no task left",
+			"waitpid(-1) gave %d", left);
+	}
+	unlink(path);
+	t_subj_cleanup(&s);
+}
+
+/* An unlinked file: contents with holes, mode, position, shared files */
+
+#define UNL_SIZE	(5 * 4096 + 100)
+#define UNL_TAIL_OFF	(3 * 4096 + 10)
+
+static void unlinked_expected(char *buf)
+{
+	memset(buf, 0, UNL_SIZE);
+	memcpy(buf, "head-of-file", 12);
+	memcpy(buf + UNL_TAIL_OFF, "tail", 4);
+}
+
+static void unlinked_subject(void *arg)
+{
+	static char want[UNL_SIZE], got[UNL_SIZE + 1];
+	char path[PATH_MAX], link[PATH_MAX] = "", proc[64];
+	int fd, dupfd, ro, fl;
+	struct stat st, st2, dst;
+	ssize_t n, i;
+
+	(void)arg;
+	snprintf(path, sizeof(path), "%.4000s/unlinked", dir_path);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0640);
+	if (fd < 0 || pwrite(fd, "head-of-file", 12, 0) != 12 ||
+	    pwrite(fd, "tail", 4, UNL_TAIL_OFF) != 4 || ftruncate(fd, UNL_SIZE) ||
+	    fchmod(fd, 0640) || unlink(path)) {
+		t_subj_check(0, "setup", "%s", strerror(errno));
+		t_subj_exit();
+	}
+	lseek(fd, 10, SEEK_SET);
+	dupfd = dup(fd);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	ro = open(proc, O_RDONLY);	/* another open file of the inode */
+	lseek(ro, 3, SEEK_SET);
+	t_subj_ready();
+	t_subj_wait_go();
+
+	unlinked_expected(want);
+	t_subj_check(fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 0,
+		     "a regular file without a name", "mode 0%o nlink %lu",
+		     st.st_mode, (unsigned long)st.st_nlink);
+	t_subj_check((st.st_mode & 07777) == 0640, "its mode", "0%o",
+		     st.st_mode & 07777);
+	t_subj_check(st.st_size == UNL_SIZE, "its size", "%lld, expected %d",
+		     (long long)st.st_size, UNL_SIZE);
+	n = pread(fd, got, sizeof(got), 0);
+	for (i = 0; i < n && i < UNL_SIZE && got[i] == want[i]; i++)
+		;
+	t_subj_check(n == UNL_SIZE && i == UNL_SIZE,
+		     "its contents, the holes read as zeros",
+		     "read %zd bytes, the first wrong one at %zd (0x%02x)", n, i,
+		     i < n ? (unsigned char)got[i] : 0);
+	fl = fcntl(fd, F_GETFL);
+	t_subj_check((fl & O_ACCMODE) == O_RDWR, "access mode", "flags %#x", fl);
+	t_subj_check(lseek(fd, 0, SEEK_CUR) == 10, "position", "%lld, expected 10",
+		     (long long)lseek(fd, 0, SEEK_CUR));
+	t_subj_check(read(fd, got, 2) == 2 && !memcmp(got, "fi", 2) &&
+		     lseek(dupfd, 0, SEEK_CUR) == 12,
+		     "the dup'ed fd shares the open file", "dup at %lld",
+		     (long long)lseek(dupfd, 0, SEEK_CUR));
+	fl = fcntl(ro, F_GETFL);
+	t_subj_check(lseek(ro, 0, SEEK_CUR) == 3 && (fl & O_ACCMODE) == O_RDONLY,
+		     "the other open file keeps its position and mode",
+		     "at %lld, flags %#x", (long long)lseek(ro, 0, SEEK_CUR), fl);
+	t_subj_check(fstat(ro, &st2) == 0 && st2.st_ino == st.st_ino &&
+		     st2.st_dev == st.st_dev, "both open files have the same inode",
+		     "ino %lu and %lu", (unsigned long)st.st_ino,
+		     (unsigned long)st2.st_ino);
+	t_subj_check(pwrite(fd, "new!", 4, 100) == 4 && pread(ro, got, 4, 100) == 4 &&
+		     !memcmp(got, "new!", 4), "writes after the restart, seen through the other file",
+		     "\"%.4s\"", got);
+	t_subj_check(pwrite(dupfd, "more", 4, UNL_SIZE) == 4 && fstat(fd, &st) == 0 &&
+		     st.st_size == UNL_SIZE + 4, "the file grows", "size %lld",
+		     (long long)st.st_size);
+	n = readlink(proc, link, sizeof(link) - 1);
+	if (n > 0)
+		link[n] = '\0';
+	t_subj_check(n > 0 && !strncmp(link, dir_path, strlen(dir_path)) &&
+		     link[strlen(dir_path)] == '/' && strstr(link, " (deleted)") &&
+		     stat(dir_path, &dst) == 0 && dst.st_dev == st.st_dev,
+		     "created in the directory the file was in", "\"%s\"", link);
+}
+
+/* Named pipes: the data, the ends and their flags */
+
+static char fifo_path[PATH_MAX], fifo2_path[PATH_MAX];
+
+static void fifo_subject(void *arg)
+{
+	char buf[64] = "";
+	int rd, wr, rw, sz, fl;
+	struct stat st, pst;
+	ssize_t n;
+
+	(void)arg;
+	rd = open(fifo_path, O_RDONLY | O_NONBLOCK);
+	wr = open(fifo_path, O_WRONLY);
+	rw = open(fifo_path, O_RDWR);
+	if (rd < 0 || wr < 0 || rw < 0 || write(wr, "fifo-data", 9) != 9 ||
+	    read(rd, buf, 4) != 4) {
+		t_subj_check(0, "setup", "%s", strerror(errno));
+		t_subj_exit();
+	}
+	sz = fcntl(rd, F_GETPIPE_SZ);
+	t_subj_ready();
+	t_subj_wait_go();
+
+	t_subj_check(fstat(rd, &st) == 0 && S_ISFIFO(st.st_mode) &&
+		     stat(fifo_path, &pst) == 0 && st.st_ino == pst.st_ino,
+		     "the named pipe, reopened by its path", "ino %lu, the path's %lu",
+		     (unsigned long)st.st_ino, (unsigned long)pst.st_ino);
+	fl = fcntl(rd, F_GETFL);
+	t_subj_check((fl & O_ACCMODE) == O_RDONLY && (fl & O_NONBLOCK),
+		     "read end: O_RDONLY|O_NONBLOCK", "flags %#x", fl);
+	fl = fcntl(wr, F_GETFL);
+	t_subj_check((fl & O_ACCMODE) == O_WRONLY && !(fl & O_NONBLOCK),
+		     "write end: O_WRONLY", "flags %#x", fl);
+	fl = fcntl(rw, F_GETFL);
+	t_subj_check((fl & O_ACCMODE) == O_RDWR, "O_RDWR end", "flags %#x", fl);
+	t_subj_check(fcntl(rd, F_GETPIPE_SZ) == sz, "pipe size", "%d, was %d",
+		     fcntl(rd, F_GETPIPE_SZ), sz);
+	memset(buf, 0, sizeof(buf));
+	n = read(rd, buf, sizeof(buf));
+	t_subj_check(n == 5 && !memcmp(buf, "-data", 5), "the unread data is back",
+		     "read %zd: \"%.20s\"", n, buf);
+	n = read(rd, buf, sizeof(buf));
+	t_subj_check(n < 0 && errno == EAGAIN, "then the pipe is empty",
+		     "read gave %zd (%s)", n, n < 0 ? strerror(errno) : "data");
+	memset(buf, 0, sizeof(buf));
+	t_subj_check(write(wr, "more", 4) == 4 && read(rd, buf, sizeof(buf)) == 4 &&
+		     !strcmp(buf, "more"), "the write end feeds the read end",
+		     "\"%s\"", buf);
+	memset(buf, 0, sizeof(buf));
+	t_subj_check(write(rw, "rw", 2) == 2 && read(rd, buf, sizeof(buf)) == 2 &&
+		     !strcmp(buf, "rw"), "so does the O_RDWR end", "\"%s\"", buf);
+}
+
+/* Blocked in read() on a named pipe: it reads what the test writes after. */
+static void fifo_reader_subject(void *arg)
+{
+	char buf[64] = "";
+	int rd, wr;
+	ssize_t n;
+
+	(void)arg;
+	rd = open(fifo2_path, O_RDONLY | O_NONBLOCK);
+	wr = open(fifo2_path, O_WRONLY);	/* a writer: read() blocks */
+	if (rd < 0 || wr < 0 || fcntl(rd, F_SETFL, 0)) {
+		t_subj_check(0, "setup", "%s", strerror(errno));
+		t_subj_exit();
+	}
+	t_subj_ready();
+	n = read(rd, buf, sizeof(buf) - 1);
+	t_subj_wait_go();
+	t_subj_check(n == 8 && !strcmp(buf, "wake-up\n"),
+		     "read() returns what was written after the restart",
+		     "read %zd: \"%s\"%s", n, buf, n < 0 ? strerror(errno) : "");
+}
+
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[256] = "", *p;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return '?';
+	read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	p = strrchr(buf, ')');
+	return p && p[1] && p[2] ? p[2] : '?';
+}
+
+static void test_fifo_reader(void)
+{
+	const char *prefix = "blocked fifo reader";
+	struct t_subject s;
+	char name[256], state;
+	int fd, err, i;
+
+	if (t_subj_start(&s, fifo_reader_subject, NULL))
+		t_bail("subject");
+	if (t_subj_wait_ready(&s, prefix))
+		goto out;
+	for (i = 0; i < 500 && proc_state(s.pid) != 'S'; i++)
+		usleep(2000);
+	snprintf(name, sizeof(name), "%s: checkpoint", prefix);
+	err = t_subj_checkpoint(&s);
+	if (!t_check(!err, name, "%s; log: %.300s", t_errname(err),
+		     s.log ? s.log : ""))
+		goto out;
+	t_subj_kill(&s);
+	snprintf(name, sizeof(name), "%s: restart", prefix);
+	err = t_subj_restart(&s, 0);
+	if (!t_check(!err, name, "%s; log: %.300s", t_errname(err),
+		     s.log ? s.log : ""))
+		goto out;
+	for (i = 0; i < 500 && (state = proc_state(s.pid)) != 'S'; i++)
+		usleep(2000);
+	snprintf(name, sizeof(name), "%s: blocked again after the restart", prefix);
+	t_check(state == 'S', name, "state %c", state);
+	/* ENXIO here: no reader has the named pipe open. */
+	fd = open(fifo2_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	snprintf(name, sizeof(name), "%s: the restored read end is open", prefix);
+	if (t_check(fd >= 0, name, "open for writing: %s", strerror(errno))) {
+		if (write(fd, "wake-up\n", 8) != 8)
+			t_fail("writing to the fifo", "%s", strerror(errno));
+		close(fd);
+	}
+	t_subj_finish(&s, prefix);
+out:
+	t_subj_cleanup(&s);
+}
+
+/* O_DIRECT */
+
+static char direct_path[PATH_MAX];
+
+static void direct_subject(void *arg)
+{
+	void *buf = NULL;
+	int fd, fl;
+
+	(void)arg;
+	fd = open(direct_path, O_RDWR | O_DIRECT);
+	if (fd < 0 || posix_memalign(&buf, 4096, 4096)) {
+		t_subj_check(0, "setup", "%s", strerror(errno));
+		t_subj_exit();
+	}
+	t_subj_ready();
+	t_subj_wait_go();
+	fl = fcntl(fd, F_GETFL);
+	t_subj_check((fl & O_DIRECT) && (fl & O_ACCMODE) == O_RDWR,
+		     "O_DIRECT kept", "flags %#x", fl);
+	t_subj_check(pread(fd, buf, 4096, 4096) == 4096 &&
+		     ((char *)buf)[0] == 'd', "aligned direct read", "%s",
+		     strerror(errno));
+}
+
+static void test_new_kinds(void)
+{
+	char buf[8192];
+	int fd;
+
+	snprintf(fifo_path, sizeof(fifo_path), "%.4000s/fifo", dir_path);
+	snprintf(fifo2_path, sizeof(fifo2_path), "%.4000s/fifo-reader", dir_path);
+	snprintf(direct_path, sizeof(direct_path), "%.4000s/direct", dir_path);
+	if (mkfifo(fifo_path, 0600) || mkfifo(fifo2_path, 0600))
+		t_bail("mkfifo");
+
+	t_subj_run("unlinked file", unlinked_subject, NULL, 0);
+	t_subj_run("fifo", fifo_subject, NULL, 0);
+	test_fifo_reader();
+
+	memset(buf, 'd', sizeof(buf));
+	fd = open(direct_path, O_RDWR | O_CREAT, 0600);
+	if (fd < 0 || write(fd, buf, sizeof(buf)) != sizeof(buf))
+		t_bail("direct file");
+	close(fd);
+	fd = open(direct_path, O_RDONLY | O_DIRECT);
+	if (fd < 0) {
+		t_skip("O_DIRECT", strerror(errno));
+	} else {
+		close(fd);
+		t_subj_run("O_DIRECT", direct_subject, NULL, 0);
+	}
+	unlink(direct_path);
+	unlink(fifo_path);
+	unlink(fifo2_path);
+}
+#endif /* CKPT_HAVE_CREDS */
 
 int main(void)
 {
@@ -241,8 +548,13 @@ int main(void)
 
 	t_subj_run("files", files_subject, NULL, 0);
 	test_refused(0, "checkpoint of a task with a socket: EOPNOTSUPP", "fd");
+#ifdef CKPT_HAVE_CREDS
+	test_missing();
+	test_new_kinds();
+#else
 	test_refused(1, "checkpoint of a task with an unlinked file: EOPNOTSUPP", "fd");
 	test_deleted();
+#endif
 
 	unlink(data_path);
 	unlink(app_path);
