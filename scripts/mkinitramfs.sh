@@ -3,7 +3,8 @@
 # busybox-static with applet links, /init (scripts/guest-init.sh), users
 # root and user (1000:1000), the userland from $LCR_BUILD/userspace
 # (checkpoint, restart, ckptinfo -> /bin) and the guest tests from
-# $LCR_BUILD/tests (t_* -> /tests) plus tests/guest/*.sh (-> /tests).
+# $LCR_BUILD/tests (t_* -> /tests) plus tests/guest/*.sh (-> /tests) and
+# the corpus tests/corpus/*.img (-> /tests/corpus).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -58,6 +59,11 @@ done
 # Programs the tests and the demo run, not tests themselves
 for p in counter; do
 	[ -x "$LCR_BUILD/tests/$p" ] && install -m 755 "$LCR_BUILD/tests/$p" "$root/tests/"
+done
+# The restart(2) regression corpus (tests/corpus/*.img, not pending/)
+mkdir -p "$root/tests/corpus"
+for c in "$LCR_REPO"/tests/corpus/*.img; do
+	[ -f "$c" ] && install -m 644 "$c" "$root/tests/corpus/"
 done
 for s in "$LCR_REPO"/tests/guest/*.sh; do
 	[ -f "$s" ] || continue

@@ -1,26 +1,57 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * restart(2) on corrupted images, with the image library as the oracle.
+ * restart(2) on hostile images: a mutating fuzzer over full images.
  *
- * Every single-byte corruption of the header and the tail of a valid
- * image (each offset, a few values) must give exactly the outcome the
- * library predicts: restart(2) and ckptinfo agree on what is an image.
- * Corruptions elsewhere (the library checks the structure of a record, the
- * kernel also what it means), random multi-byte corruptions, truncations
- * and random streams must fail with a documented errno and a log line,
- * never be accepted when the library rejects them, and never crash or
- * hang.  T_SEED=<n> repeats a run; the seed is printed.
+ * Seeds are made at run time: subjects that between them hold every kind
+ * of state checkpoint(2) saves (memory, mappings, files, pipes, signals, a
+ * sleep, ...) are checkpointed, so the fuzzer follows the image format as
+ * it grows.  Each seed must restore into a subject that verifies itself.
+ *
+ * Then mutants: a systematic part (truncation at every record boundary and
+ * inside every record, each record dropped, duplicated, its length broken)
+ * and a random part (bit and byte flips, blocks, insertions, words of a
+ * record set to 0, 1, max, negative, overflowing values, tag-like values
+ * pointed elsewhere, record types changed, records duplicated, dropped,
+ * moved, spliced in from another seed, trailing strings replaced), with
+ * the tail fixed up half of the time so that the kernel gets past it.
+ * Only the record framing (struct ckpt_hdr) and what the image library
+ * says about a type (its size) are known here, no record layout.
+ *
+ * Each mutant is restarted with RESTART_TASKSELF in a child with a time
+ * limit.  Acceptable: an errno with a log line, death by SIGKILL, or a
+ * task that runs (the subject, perhaps with different state).  A bug: a
+ * kernel report on /dev/kmsg, a child that does not end after SIGKILL, a
+ * child stuck in restart(2), a task left behind, an errno without a log
+ * line.  A bad mutant is printed as a reproducer (LINUXCR-REPRO markers;
+ * scripts/extract-repro.sh saves it into tests/corpus/).
+ *
+ * First, the oracle part: single-byte corruptions of the header and tail
+ * of a header-and-tail image get exactly the outcome the image library
+ * predicts.
+ *
+ * Environment (or lcr.NAME=... on the kernel command line):
+ *   T_SEED            repeat a run (the seed is printed)
+ *   T_FUZZ_SECS       time budget of the mutants (default 25 s, debug
+ *                     kernel 150 s)
+ *   T_FUZZ_EMIT=1     print the first mutant of each (mutator, outcome)
+ *                     as a reproducer: material for the corpus
+ *   T_FUZZ_ONLY=N     run mutant N only (with T_SEED), and print it
+ *   T_FUZZ_EMIT=seeds print the seed images as reproducers
+ *   T_FUZZ_SEED_DIR   take the seeds from the .img files of a directory
+ *   T_FUZZ_DRY=1      build the mutants, do not restart them
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "tlib.h"
+#include "tfuzz.h"
+
+/* The oracle part: header and tail against the library */
 
 #define NR_RANDOM	300
 #define NR_GARBAGE	100
@@ -38,15 +69,11 @@ enum agree {
 /* What the library says restart(2) returns for buf: 0 or an errno. */
 static int predict(const void *buf, size_t len, struct ckpt_err *err)
 {
-	char path[PATH_MAX];
 	struct ckpt_reader r;
 	struct ckpt_record rec;
 	int fd, ret;
 
-	fd = t_file_with(buf, len, O_RDONLY, path);
-	if (fd < 0)
-		t_bail("image file");
-	unlink(path);
+	fd = tf_memfd(buf, len);
 	ckpt_reader_init(&r, fd);
 	while ((ret = ckpt_next(&r, &rec)) > 0) {
 		if (rec.type == CKPT_HDR_HEADER &&
@@ -59,25 +86,6 @@ static int predict(const void *buf, size_t len, struct ckpt_err *err)
 	ckpt_reader_release(&r);
 	close(fd);
 	return ret < 0 ? err->err : 0;
-}
-
-/* restart(2) of buf from a file: the outcome, the log in *log. */
-static int restart_buf(const void *buf, size_t len, char **log)
-{
-	char path[PATH_MAX];
-	int fd, logfd, rc;
-
-	fd = t_file_with(buf, len, O_RDONLY, path);
-	if (fd < 0)
-		t_bail("image file");
-	unlink(path);
-	logfd = t_log_fd();
-	rc = t_restart_child(fd, 0, RESTART_TASKSELF, logfd);
-	close(fd);
-	lseek(logfd, 0, SEEK_SET);
-	*log = t_read_fd(logfd, NULL);
-	close(logfd);
-	return rc;
 }
 
 static int documented(int rc)
@@ -99,57 +107,48 @@ static const char *check_one(const unsigned char *buf, size_t len,
 			     enum agree agree)
 {
 	static char why[1024];
+	struct tf_run o = { .src = TF_SRC_MEMFD };
 	struct ckpt_err err = { 0 };
-	const char *p = NULL;
-	char *log = NULL;
+	struct tf_result r;
+	char res[64];
 	int want, rc;
 
 	want = predict(buf, len, &err);
-	rc = restart_buf(buf, len, &log);
-	if (rc)
-		p = t_log_problem(log, rc, NULL);
-	if (!documented(rc))
-		snprintf(why, sizeof(why), "got %s, not a documented error",
-			 t_errname(rc));
-	else if (agree == AGREE_EXACTLY ? rc != want : !rc && want)
-		snprintf(why, sizeof(why), "got %s, the library says %s (offset 0x%llx: %s)",
-			 t_errname(rc), t_errname(want),
-			 (unsigned long long)err.off, err.msg);
-	else if (p)
-		snprintf(why, sizeof(why), "%s", p);
-	else
+	tf_restart(buf, len, &o, &r);
+	rc = r.outcome == TF_ERRNO ? r.err : -1;
+	why[0] = '\0';
+	if (tf_result_ok(&r, why, sizeof(why))) {
 		why[0] = '\0';
-	if (why[0] && log && *log) {
+		if (!documented(rc))
+			snprintf(why, sizeof(why), "got %s, not a documented error",
+				 tf_result_str(&r, res, sizeof(res)));
+		else if (agree == AGREE_EXACTLY ? rc != want : !rc && want)
+			snprintf(why, sizeof(why), "got %s, the library says %s (offset 0x%llx: %s)",
+				 t_errname(rc), t_errname(want),
+				 (unsigned long long)err.off, err.msg);
+	}
+	if (why[0] && r.log[0]) {
 		size_t n = strlen(why);
 
-		snprintf(why + n, sizeof(why) - n, "; log \"%.200s\"", log);
+		snprintf(why + n, sizeof(why) - n, "; log \"%.200s\"", r.log);
 	}
-	free(log);
 	return why[0] ? why : NULL;
 }
 
-static void test_single_bytes(void)
+static void oracle_single_bytes(void)
 {
 	static const struct { int xor; int set; } muts[] = {
 		{ 0x01, -1 }, { 0x80, -1 }, { 0, 0x00 }, { 0, 0xff },
 	};
 	unsigned char *buf = malloc(base_len);
-	const char *why, *first = NULL;
-	char first_why[1100];
-	size_t tail_off = base_im.off[base_im.nr - 1];
-	size_t off, m, step = 1, n = 0, bad = 0;
+	char first[1100] = "";
+	const char *why;
+	size_t off, m, n = 0, bad = 0;
 
 	if (!buf)
 		t_bail("malloc");
-	for (off = 0; off < base_len; off += step) {
-		enum agree agree = AGREE_ON_REJECTS;
-
-		/* The header and the tail the library knows entirely. */
-		if (off < base_im.off[1] || off >= tail_off)
-			agree = AGREE_EXACTLY;
-		/* Every byte of a small image, a sample of a large one. */
-		step = base_len <= 4096 || agree == AGREE_EXACTLY ? 1 :
-		       1 + rand() % 64;
+	/* Every byte: the library knows the header and the tail entirely. */
+	for (off = 0; off < base_len; off++) {
 		for (m = 0; m < sizeof(muts) / sizeof(muts[0]); m++) {
 			memcpy(buf, base, base_len);
 			buf[off] = muts[m].set >= 0 ? muts[m].set :
@@ -157,20 +156,18 @@ static void test_single_bytes(void)
 			if (buf[off] == base[off])
 				continue;
 			n++;
-			why = check_one(buf, base_len, agree);
-			if (why && !bad++) {
-				snprintf(first_why, sizeof(first_why),
-					 "byte 0x%zx = 0x%02x: %s", off, buf[off], why);
-				first = first_why;
-			}
+			why = check_one(buf, base_len, AGREE_EXACTLY);
+			if (why && !bad++)
+				snprintf(first, sizeof(first), "byte 0x%zx = 0x%02x: %s",
+					 off, buf[off], why);
 		}
 	}
-	t_check(!bad, "single-byte corruptions",
+	t_check(!bad, "oracle: single-byte corruptions of header and tail",
 		"%zu of %zu wrong, first: %s", bad, n, first);
 	free(buf);
 }
 
-static void test_random(void)
+static void oracle_random(struct tf_rng *rng)
 {
 	size_t cap = base_len + 64, i, bad = 0;
 	unsigned char *buf = malloc(cap);
@@ -179,51 +176,38 @@ static void test_random(void)
 
 	if (!buf)
 		t_bail("malloc");
-	for (i = 0; i < NR_RANDOM; i++) {
-		size_t len = base_len, k, nr = 1 + rand() % 8;
+	for (i = 0; i < NR_RANDOM + NR_GARBAGE; i++) {
+		size_t len = base_len, k, nr = 1 + tf_below(rng, 8);
 
 		memcpy(buf, base, base_len);
-		for (k = 0; k < nr; k++)
-			buf[rand() % base_len] = rand();
-		if (rand() % 4 == 0)
-			len = rand() % (base_len + 1);
+		if (i < NR_RANDOM) {
+			for (k = 0; k < nr; k++)
+				buf[tf_below(rng, base_len)] = tf_rand(rng);
+			if (tf_below(rng, 4) == 0)
+				len = tf_below(rng, base_len + 1);
+		} else {
+			/* Garbage; half of it starts like a record. */
+			len = tf_below(rng, cap);
+			for (k = 0; k < len; k++)
+				buf[k] = tf_rand(rng);
+			if (i % 2 && len >= 8) {
+				((struct ckpt_hdr *)buf)->type = tf_below(rng, 4);
+				((struct ckpt_hdr *)buf)->len = tf_below(rng, 512);
+			}
+		}
 		why = check_one(buf, len, AGREE_ON_REJECTS);
 		if (why && !bad++)
 			snprintf(first, sizeof(first), "image %zu (%zu bytes): %s",
 				 i, len, why);
 	}
-	t_check(!bad, "random corruptions", "%zu of %d wrong, first: %s", bad,
-		NR_RANDOM, first);
-
-	bad = 0;
-	for (i = 0; i < NR_GARBAGE; i++) {
-		size_t len = rand() % cap, k;
-
-		for (k = 0; k < len; k++)
-			buf[k] = rand();
-		/* Half of them look like a record header of the image. */
-		if (i % 2 && len >= 8) {
-			((struct ckpt_hdr *)buf)->type = rand() % 4;
-			((struct ckpt_hdr *)buf)->len = rand() % 512;
-		}
-		why = check_one(buf, len, AGREE_ON_REJECTS);
-		if (why && !bad++)
-			snprintf(first, sizeof(first), "stream %zu (%zu bytes): %s",
-				 i, len, why);
-	}
-	t_check(!bad, "random streams", "%zu of %d wrong, first: %s", bad,
-		NR_GARBAGE, first);
+	t_check(!bad, "oracle: random corruptions and streams",
+		"%zu of %d wrong, first: %s", bad, NR_RANDOM + NR_GARBAGE, first);
 	free(buf);
 }
 
-int main(void)
+static void oracle(struct tf_rng *rng)
 {
-	const char *s = getenv("T_SEED");
-	unsigned int seed = s && *s ? strtoul(s, NULL, 0) : (unsigned int)time(NULL);
 	char path[PATH_MAX];
-
-	printf("# T_SEED=%u\n", seed);
-	srand(seed);
 
 	/* The header checkpoint(2) wrote, then a tail: no task to restore. */
 	if (t_notask_image(path))
@@ -231,17 +215,962 @@ int main(void)
 	base = (unsigned char *)t_read_path(path, &base_len);
 	t_scan_path(path, &base_im);
 	unlink(path);
-	if (!base)
-		t_bail("reading the image");
-	if (!base_im.complete || base_im.nr < 2 || base_im.nr > T_MAX_RECORDS) {
-		printf("not ok - image from checkpoint(2): offset 0x%llx: %s\n",
+	if (!base || !base_im.complete || base_im.nr != 2) {
+		t_fail("oracle: header-and-tail image", "offset 0x%llx: %s",
 		       (unsigned long long)base_im.err.off, base_im.err.msg);
-		return 1;
+		return;
 	}
+	oracle_single_bytes();
+	oracle_random(rng);
+}
 
-	test_single_bytes();
-	test_random();
+/* Images as records: only the framing is known */
 
-	free(base);
+#define MAX_RECS	8192
+
+struct rec {
+	size_t off;		/* in the image */
+	size_t span;		/* to the next record (padding included) */
+	uint32_t type, len;
+};
+
+/* Split buf into records while the framing holds; the number found. */
+static size_t walk(const unsigned char *buf, size_t len, struct rec *r,
+		   size_t max)
+{
+	size_t off = 0, n = 0;
+
+	while (off + sizeof(struct ckpt_hdr) <= len && n < max) {
+		const struct ckpt_hdr *h = (const void *)(buf + off);
+		uint64_t span = ckpt_align(h->len);
+
+		if (h->len < sizeof(*h) || off + span > len)
+			break;
+		r[n].off = off;
+		r[n].span = span;
+		r[n].type = h->type;
+		r[n].len = h->len;
+		n++;
+		off += span;
+	}
+	return n;
+}
+
+/* Bytes of a record that its type fixes (the rest: strings, payload). */
+static size_t fixed_part(const struct rec *r)
+{
+	const struct ckpt_rec_type *rt = ckpt_rec_type(r->type);
+	size_t n = rt ? rt->size : r->len;
+
+	return n < r->len ? n : r->len;
+}
+
+struct seed {
+	struct tf_image im;
+	struct rec *recs;
+	size_t nr;
+	int restores;		/* the unmutated image restores a subject */
+};
+
+#define MAX_SEEDS	32
+static struct seed seeds[MAX_SEEDS];
+static size_t nseeds;
+
+/* A mutant under construction */
+struct mut {
+	unsigned char *p;
+	size_t len, cap;
+	const struct seed *seed;
+	struct rec recs[MAX_RECS];
+	size_t nr;
+};
+
+static void mut_reserve(struct mut *m, size_t len)
+{
+	if (len <= m->cap)
+		return;
+	m->cap = len + 4096;
+	m->p = realloc(m->p, m->cap);
+	if (!m->p)
+		t_bail("realloc");
+}
+
+/* Replace [off, off + del) with ins (ilen bytes; NULL: zeros). */
+static void mut_splice(struct mut *m, size_t off, size_t del, const void *ins,
+		   size_t ilen)
+{
+	if (off > m->len)
+		off = m->len;
+	if (del > m->len - off)
+		del = m->len - off;
+	mut_reserve(m, m->len - del + ilen);
+	memmove(m->p + off + ilen, m->p + off + del, m->len - off - del);
+	if (ins)
+		memcpy(m->p + off, ins, ilen);
+	else
+		memset(m->p + off, 0, ilen);
+	m->len = m->len - del + ilen;
+}
+
+static void rewalk(struct mut *m)
+{
+	m->nr = walk(m->p, m->len, m->recs, MAX_RECS);
+}
+
+/* Make the tail agree with the records before it, if there is one. */
+static void fix_tail(struct mut *m)
+{
+	struct ckpt_hdr_tail *t;
+	struct rec *last;
+
+	rewalk(m);
+	if (!m->nr)
+		return;
+	last = &m->recs[m->nr - 1];
+	if (last->type != CKPT_HDR_TAIL || last->len != sizeof(*t))
+		return;
+	t = (void *)(m->p + last->off);
+	t->nr_records = m->nr - 1;
+	t->size = last->off;
+}
+
+static const uint64_t interesting[] = {
+	0, 1, 2, 3, 4, 7, 8, 15, 16, 17, 31, 32, 63, 64, 100, 127, 128, 255,
+	256, 1023, 1024, 4095, 4096, 4097, 8192, 65535, 65536, 1 << 20,
+	(64U << 20) + 1, 0x7ffffff0, 0x7fffffff, 0x80000000, 0xfffffff8,
+	0xffffffff, 0x100000000ULL, 0x100000001ULL, 0x7fffffffe000ULL,
+	0x7ffffffff000ULL, 0x7fffffffffffULL, 0x800000000000ULL,
+	0xffff800000000000ULL, 0xffffffffff600000ULL, 0x7fffffffffffffffULL,
+	0x8000000000000000ULL, 0xfffffffffffff000ULL, 0xffffffffffffffffULL,
+};
+
+#define NR_INTERESTING (sizeof(interesting) / sizeof(interesting[0]))
+
+/* A value worth trying in place of old: boundaries, neighbours, random. */
+static uint64_t pick_value(struct tf_rng *r, uint64_t old)
+{
+	switch (tf_below(r, 8)) {
+	case 0:
+		return old + 1;
+	case 1:
+		return old - 1;
+	case 2:
+		return -old;
+	case 3:
+		return old << (1 + tf_below(r, 16));
+	case 4:
+		return old ^ (1ULL << tf_below(r, 64));
+	case 5:
+		return tf_rand(r);
+	}
+	return interesting[tf_below(r, NR_INTERESTING)];
+}
+
+static void put(unsigned char *p, int width, uint64_t v)
+{
+	memcpy(p, &v, width);	/* little-endian */
+}
+
+static uint64_t get(const unsigned char *p, int width)
+{
+	uint64_t v = 0;
+
+	memcpy(&v, p, width);
+	return v;
+}
+
+/* A random record index, other than the header most of the time. */
+static size_t pick_rec(struct tf_rng *r, const struct mut *m)
+{
+	if (m->nr > 1 && tf_below(r, 8))
+		return 1 + tf_below(r, m->nr - 1);
+	return tf_below(r, m->nr);
+}
+
+/* The mutators: each returns 0 when it could not apply. */
+
+static int m_bitflip(struct tf_rng *r, struct mut *m)
+{
+	int i, n = 1 + tf_below(r, 8);
+
+	for (i = 0; i < n && m->len; i++)
+		m->p[tf_below(r, m->len)] ^= 1 << tf_below(r, 8);
+	return m->len > 0;
+}
+
+static int m_bytes(struct tf_rng *r, struct mut *m)
+{
+	static const unsigned char vals[] = { 0, 1, 0x7f, 0x80, 0xff, 0xfe };
+	int i, n = 1 + tf_below(r, 8);
+
+	for (i = 0; i < n && m->len; i++)
+		m->p[tf_below(r, m->len)] = tf_below(r, 2) ? tf_rand(r) :
+					    vals[tf_below(r, sizeof(vals))];
+	return m->len > 0;
+}
+
+/* A block overwritten with random bytes or a copy of another part */
+static int m_block(struct tf_rng *r, struct mut *m)
+{
+	size_t n = 1 + tf_below(r, 64), off, src, i;
+
+	if (m->len < n * 2)
+		return 0;
+	off = tf_below(r, m->len - n);
+	src = tf_below(r, m->len - n);
+	for (i = 0; i < n; i++)
+		m->p[off + i] = tf_below(r, 2) ? tf_rand(r) : m->p[src + i];
+	return 1;
+}
+
+/* Bytes inserted or deleted: everything after is misaligned */
+static int m_insdel(struct tf_rng *r, struct mut *m)
+{
+	size_t off = tf_below(r, m->len + 1), n = 1 + tf_below(r, 16);
+
+	if (tf_below(r, 2)) {
+		unsigned char junk[16];
+		size_t i;
+
+		for (i = 0; i < n; i++)
+			junk[i] = tf_rand(r);
+		mut_splice(m, off, 0, junk, n);
+	} else {
+		mut_splice(m, off, n, NULL, 0);
+	}
+	return 1;
+}
+
+static int m_truncate(struct tf_rng *r, struct mut *m)
+{
+	struct rec *x;
+
+	if (!m->nr)
+		return 0;
+	x = &m->recs[pick_rec(r, m)];
+	/* At a boundary half the time, else inside the record. */
+	m->len = tf_below(r, 2) ? x->off : x->off + 1 + tf_below(r, x->span - 1);
+	return 1;
+}
+
+static int m_len(struct tf_rng *r, struct mut *m)
+{
+	struct rec *x;
+	struct ckpt_hdr *h;
+
+	if (!m->nr)
+		return 0;
+	x = &m->recs[pick_rec(r, m)];
+	h = (void *)(m->p + x->off);
+	switch (tf_below(r, 4)) {
+	case 0:
+		h->len = fixed_part(x) + tf_below(r, 3) - 1;
+		break;
+	case 1:
+		h->len = (uint32_t)pick_value(r, h->len);
+		break;
+	default:
+		h->len = interesting[tf_below(r, NR_INTERESTING)];
+	}
+	return 1;
+}
+
+static int m_type(struct tf_rng *r, struct mut *m)
+{
+	struct rec *x, *other;
+
+	if (!m->nr)
+		return 0;
+	x = &m->recs[pick_rec(r, m)];
+	other = &m->recs[tf_below(r, m->nr)];
+	((struct ckpt_hdr *)(m->p + x->off))->type =
+		tf_below(r, 4) ? other->type : (uint32_t)pick_value(r, x->type);
+	return 1;
+}
+
+/* A word of a record's fixed part (sometimes anywhere in it) */
+static int m_word(struct tf_rng *r, struct mut *m)
+{
+	static const int widths[] = { 1, 2, 4, 4, 8, 8 };
+	int width = widths[tf_below(r, 6)];
+	size_t lim, off;
+	struct rec *x;
+
+	if (!m->nr)
+		return 0;
+	x = &m->recs[pick_rec(r, m)];
+	lim = tf_below(r, 5) ? fixed_part(x) : x->len;
+	if (lim < sizeof(struct ckpt_hdr) + width)
+		return 0;
+	off = sizeof(struct ckpt_hdr) +
+	      tf_below(r, (lim - sizeof(struct ckpt_hdr)) / width) * width;
+	off = x->off + (off & ~(size_t)(width - 1));
+	put(m->p + off, width, pick_value(r, get(m->p + off, width)));
+	return 1;
+}
+
+/*
+ * Small 32-bit values (1..64) in fixed parts are mostly tags, counts and
+ * kinds: point one at another such value (another object, perhaps of
+ * another type or not defined yet), one past the largest (missing), 0 or
+ * -1.
+ */
+static int m_tag(struct tf_rng *r, struct mut *m)
+{
+	size_t offs[1024], n = 0, i, off;
+	uint32_t v, maxv = 0;
+
+	for (i = 0; i < m->nr && n < 1024; i++) {
+		size_t end = m->recs[i].off + fixed_part(&m->recs[i]);
+
+		for (off = m->recs[i].off + 8; off + 4 <= end && n < 1024; off += 4) {
+			v = get(m->p + off, 4);
+			if (v >= 1 && v <= 64) {
+				offs[n++] = off;
+				maxv = v > maxv ? v : maxv;
+			}
+		}
+	}
+	if (!n)
+		return 0;
+	off = offs[tf_below(r, n)];
+	switch (tf_below(r, 4)) {
+	case 0:
+		v = maxv + 1;
+		break;
+	case 1:
+		v = tf_below(r, 2) ? 0 : 0xffffffff;
+		break;
+	default:
+		v = get(m->p + offs[tf_below(r, n)], 4);
+	}
+	put(m->p + off, 4, v);
+	return 1;
+}
+
+/* A copy of record x inserted at offset to */
+static void dup_at(struct mut *m, const struct rec *x, size_t to)
+{
+	unsigned char *copy = malloc(x->span);
+
+	if (!copy)
+		t_bail("malloc");
+	memcpy(copy, m->p + x->off, x->span);
+	mut_splice(m, to, 0, copy, x->span);
+	free(copy);
+}
+
+static int m_dup(struct tf_rng *r, struct mut *m)
+{
+	struct rec x;
+
+	if (!m->nr)
+		return 0;
+	x = m->recs[pick_rec(r, m)];
+	dup_at(m, &x, tf_below(r, 2) ? x.off : m->recs[tf_below(r, m->nr)].off);
+	return 1;
+}
+
+static int m_drop(struct tf_rng *r, struct mut *m)
+{
+	struct rec *x;
+
+	if (!m->nr)
+		return 0;
+	x = &m->recs[pick_rec(r, m)];
+	mut_splice(m, x->off, x->span, NULL, 0);
+	return 1;
+}
+
+static int m_move(struct tf_rng *r, struct mut *m)
+{
+	struct rec x, y;
+
+	if (m->nr < 2)
+		return 0;
+	x = m->recs[pick_rec(r, m)];
+	y = m->recs[pick_rec(r, m)];
+	/* A copy at y, then the original (shifted when y was before it) goes. */
+	dup_at(m, &x, y.off);
+	mut_splice(m, y.off <= x.off ? x.off + x.span : x.off, x.span, NULL, 0);
+	return 1;
+}
+
+/* A record of another seed inserted, or in place of one of ours */
+static int m_splice(struct tf_rng *r, struct mut *m)
+{
+	const struct seed *s = &seeds[tf_below(r, nseeds)];
+	const struct rec *y;
+	struct rec *x;
+
+	if (!m->nr || !s->nr)
+		return 0;
+	y = &s->recs[tf_below(r, s->nr)];
+	x = &m->recs[pick_rec(r, m)];
+	mut_splice(m, x->off, tf_below(r, 2) ? x->span : 0, s->im.buf + y->off, y->span);
+	return 1;
+}
+
+/* A NUL-terminated printable string ending the record, replaced */
+static int m_string(struct tf_rng *r, struct mut *m)
+{
+	static const char *const strs[] = {
+		"", "/", ".", "..", "/proc/self/mem", "/proc/self/exe",
+		"/dev/mem", "/dev/kmsg", "/sys/kernel/debug/kmemleak",
+		"/nonexistent/file", "/tmp", "/tests", "/proc/1/root/init",
+		"//////////////////////////////////////////////////",
+	};
+	const struct ckpt_rec_type *rt;
+	char longstr[5000];
+	const char *s;
+	struct rec x;
+	size_t start, end, n, newlen;
+	unsigned char pad[8] = { 0 };
+
+	if (!m->nr)
+		return 0;
+	x = m->recs[pick_rec(r, m)];
+	rt = ckpt_rec_type(x.type);
+	end = x.off + x.len - 1;
+	if (!rt || !rt->varlen || m->p[end] != '\0')
+		return 0;
+	for (start = end; start > x.off + 8 && m->p[start - 1] >= 0x20 &&
+	     m->p[start - 1] < 0x7f; start--)
+		;
+	switch (tf_below(r, 3)) {
+	case 0:		/* no NUL: the string runs to the end */
+		memset(m->p + start, 'A', end + 1 - start);
+		return 1;
+	case 1:
+		memset(longstr, 'x', sizeof(longstr));
+		longstr[tf_below(r, sizeof(longstr))] = '\0';
+		s = longstr;
+		break;
+	default:
+		s = strs[tf_below(r, sizeof(strs) / sizeof(strs[0]))];
+	}
+	n = strlen(s) + 1;
+	newlen = start - x.off + n;
+	mut_splice(m, start, x.off + x.span - start, s, n);
+	mut_splice(m, start + n, 0, pad, ckpt_align(newlen) - newlen);
+	((struct ckpt_hdr *)(m->p + x.off))->len = newlen;
+	return 1;
+}
+
+struct mutator {
+	const char *name;
+	int (*fn)(struct tf_rng *r, struct mut *m);
+	int weight;
+};
+
+static const struct mutator mutators[] = {
+	{ "bitflip", m_bitflip, 3 }, { "bytes", m_bytes, 3 },
+	{ "block", m_block, 2 }, { "insdel", m_insdel, 1 },
+	{ "truncate", m_truncate, 2 }, { "len", m_len, 3 },
+	{ "type", m_type, 2 }, { "word", m_word, 8 }, { "tag", m_tag, 4 },
+	{ "dup", m_dup, 2 }, { "drop", m_drop, 2 }, { "move", m_move, 2 },
+	{ "splice", m_splice, 2 }, { "string", m_string, 2 },
+};
+
+#define NR_MUTATORS (sizeof(mutators) / sizeof(mutators[0]))
+
+static size_t pick_mutator(struct tf_rng *r)
+{
+	int total = 0, x;
+	size_t i;
+
+	for (i = 0; i < NR_MUTATORS; i++)
+		total += mutators[i].weight;
+	x = tf_below(r, total);
+	for (i = 0; i < NR_MUTATORS - 1; i++) {
+		x -= mutators[i].weight;
+		if (x < 0)
+			break;
+	}
+	return i;
+}
+
+/*
+ * Systematic mutants of a seed: per record, cut at its start, cut inside
+ * it (after its type, after its len, in the middle, before its end), drop
+ * it, duplicate it, its len 0 and ~0.  Numbered 0 .. 8 * nr - 1.
+ */
+#define SYS_PER_REC	9
+
+static const char *const sys_names[SYS_PER_REC] = {
+	"cut-at", "cut-type", "cut-len", "cut-middle", "cut-end", "drop-each",
+	"dup-each", "len-0", "len-max",
+};
+
+static int systematic(struct mut *m, size_t k)
+{
+	struct rec x = m->recs[k / SYS_PER_REC];
+	struct ckpt_hdr *h = (void *)(m->p + x.off);
+
+	switch (k % SYS_PER_REC) {
+	case 0:
+		m->len = x.off;
+		return 0;
+	case 1:
+		m->len = x.off + 4;
+		return 0;
+	case 2:
+		m->len = x.off + 8;
+		return 0;
+	case 3:
+		m->len = x.off + x.span / 2;
+		return 0;
+	case 4:
+		m->len = x.off + x.span - 1;
+		return 0;
+	case 5:
+		mut_splice(m, x.off, x.span, NULL, 0);
+		return 1;
+	case 6:
+		dup_at(m, &x, x.off);
+		return 1;
+	case 7:
+		h->len = 0;
+		return 0;
+	}
+	h->len = 0xffffffff;
+	return 0;
+}
+
+/* Seeds */
+
+static void add_seed(const char *name, unsigned char *buf, size_t len,
+		     int restores)
+{
+	struct seed *s = &seeds[nseeds];
+
+	if (nseeds == MAX_SEEDS)
+		return;
+	s->im.buf = buf;
+	s->im.len = len;
+	snprintf(s->im.name, sizeof(s->im.name), "%s", name);
+	s->recs = malloc(MAX_RECS * sizeof(*s->recs));
+	if (!s->recs)
+		t_bail("malloc");
+	s->nr = walk(buf, len, s->recs, MAX_RECS);
+	s->restores = restores;
+	nseeds++;
+}
+
+/* Restart a seed unchanged: the subject comes back and checks itself. */
+static void check_seed(int kind, const unsigned char *buf, size_t len,
+		       int want_err)
+{
+	const char *name = tf_kind_name(kind);
+	struct tf_run o = { .src = TF_SRC_MEMFD, .limit_ms = 30000 };
+	struct tf_result r;
+	char tname[128], res[64];
+
+	snprintf(tname, sizeof(tname), "seed %s: the image restores%s", name,
+		 want_err ? " as the error it holds" : " a subject that verifies itself");
+	tf_restart(buf, len, &o, &r);
+	if (kind == TF_TIMERS && r.outcome == TF_RESTORED_WRONG && !r.reports)
+		t_skip(tname, "timers, rlimits or cwd not restored by this kernel");
+	else if (want_err)
+		/* The error record comes after the task began: killed then. */
+		t_check((r.outcome == TF_ERRNO && r.err == want_err) ||
+			r.outcome == TF_KILLED, tname,
+			"got %s, expected %s; log \"%.200s\"",
+			tf_result_str(&r, res, sizeof(res)), t_errname(want_err), r.log);
+	else
+		t_check(r.outcome == TF_RESTORED && !r.reports, tname,
+			"got %s%s%s; log \"%.200s\"", tf_result_str(&r, res, sizeof(res)),
+			r.reports ? ", kernel report " : "", r.report, r.log);
+}
+
+static void make_seed(int kind)
+{
+	struct tf_subject s;
+	struct tf_image im = { 0 };
+	struct t_image ti;
+	char name[128], *log = NULL;
+	int err, fd;
+
+	snprintf(name, sizeof(name), "seed %s: checkpoint", tf_kind_name(kind));
+	if (tf_subj_start(&s, kind, 0)) {
+		t_fail(name, "the subject did not start");
+		return;
+	}
+	err = tf_checkpoint_mem(s.pid, &im, &log);
+	fd = tf_memfd(im.buf, im.len);
+	t_scan_fd(fd, &ti);
+	close(fd);
+	if (err == EOPNOTSUPP && kind == TF_SOCKET) {
+		/* Its image ends with the error record. */
+		t_check(ti.err.err == ECANCELED, name, "the image does not end with an error record: %s",
+			ti.err.msg);
+		check_seed(kind, im.buf, im.len, ECANCELED);
+		add_seed(tf_kind_name(kind), im.buf, im.len, 0);
+	} else if (err == EOPNOTSUPP) {
+		/* Not supported yet: no seed, but say so. */
+		printf("# seed %s: checkpoint not supported yet: %.200s", tf_kind_name(kind),
+		       log ? log : "\n");
+		free(im.buf);
+	} else if (t_check(!err && ti.complete, name, "%s; image: %s; log: %.200s",
+			   t_errname(err), ti.err.msg, log ? log : "")) {
+		const char *why = tf_subj_verify(&s, 5000);
+
+		snprintf(name, sizeof(name), "seed %s: the subject runs on unchanged",
+			 tf_kind_name(kind));
+		t_check(!why, name, "%s", why);
+		check_seed(kind, im.buf, im.len, 0);
+		add_seed(tf_kind_name(kind), im.buf, im.len, 1);
+	} else {
+		free(im.buf);
+	}
+	free(log);
+	tf_subj_stop(&s);
+}
+
+/* Seeds from files (T_FUZZ_SEED_DIR): e.g. the corpus, or seeds on the host */
+static int load_seeds(const char *dir)
+{
+	struct dirent **list;
+	char path[PATH_MAX], name[64];
+	unsigned char *buf;
+	size_t len;
+	int i, nr = scandir(dir, &list, NULL, alphasort);
+
+	for (i = 0; i < nr; i++) {
+		const char *f = list[i]->d_name;
+
+		if (strlen(f) > 4 && !strcmp(f + strlen(f) - 4, ".img")) {
+			snprintf(path, sizeof(path), "%s/%s", dir, f);
+			snprintf(name, sizeof(name), "%.*s", (int)strlen(f) - 4, f);
+			buf = (unsigned char *)t_read_path(path, &len);
+			if (buf)
+				add_seed(name, buf, len, 0);
+		}
+		free(list[i]);
+	}
+	free(nr > 0 ? list : NULL);
+	return nseeds ? 0 : -1;
+}
+
+static void make_seeds(void)
+{
+	static const int kinds[] = {
+		TF_BASIC, TF_PIPE, TF_SIGNALS, TF_SLEEP, TF_FILES, TF_MAPS,
+		TF_UNLINKED, TF_FIFO, TF_TIMERS, TF_SOCKET,
+	};
+	char path[PATH_MAX];
+	size_t i, len;
+	unsigned char *buf;
+
+	const char *dir = getenv("T_FUZZ_SEED_DIR");
+	const char *e = getenv("T_FUZZ_EMIT");
+
+	if (dir && *dir) {
+		if (load_seeds(dir))
+			t_bail("no seed image in T_FUZZ_SEED_DIR");
+		return;
+	}
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		make_seed(kinds[i]);
+	if (!t_notask_image(path)) {
+		buf = (unsigned char *)t_read_path(path, &len);
+		unlink(path);
+		if (buf)
+			add_seed("notask", buf, len, 0);
+	}
+	/* T_FUZZ_EMIT=seeds: the seeds themselves, for work on the host */
+	for (i = 0; e && !strcmp(e, "seeds") && i < nseeds; i++) {
+		char name[80];
+
+		snprintf(name, sizeof(name), "seed-%s", seeds[i].im.name);
+		tf_repro_emit(name, "seed", seeds[i].im.buf, seeds[i].im.len);
+	}
+}
+
+/* Every record type the library knows is in some seed. */
+static void check_coverage(void)
+{
+	char missing[1024] = "", seen[1024] = "";
+	size_t i, j, nm = 0, ns = 0;
+	uint32_t type;
+
+	for (type = 0; type < 4096; type++) {
+		int found = 0;
+
+		if (!ckpt_rec_type(type))
+			continue;
+		for (i = 0; i < nseeds && !found; i++)
+			for (j = 0; j < seeds[i].nr && !found; j++)
+				found = seeds[i].recs[j].type == type;
+		if (found)
+			ns += snprintf(seen + ns, sizeof(seen) - ns, " %s",
+				       ckpt_type_name(type));
+		else
+			nm += snprintf(missing + nm, sizeof(missing) - nm, " %s",
+				       ckpt_type_name(type));
+		if (ns >= sizeof(seen) || nm >= sizeof(missing))
+			break;
+	}
+	printf("# seed record types:%s\n", seen);
+	t_check(!nm, "seeds hold every record type the image library knows",
+		"missing:%s", missing);
+}
+
+/*
+ * How a mutant is run.  Today one way: restart(2) with RESTART_TASKSELF
+ * from a memfd, or from a pipe one time in eight.  Restart of a tree
+ * under a coordinator goes here as a second mode once the kernel has it;
+ * every mutant is then run in each mode.
+ */
+struct mode {
+	const char *name;
+	void (*run)(const unsigned char *buf, size_t len, struct tf_rng *r,
+		    struct tf_result *res);
+};
+
+static int limit_ms, grace_ms, dry;
+
+static void run_taskself(const unsigned char *buf, size_t len,
+			 struct tf_rng *r, struct tf_result *res)
+{
+	struct tf_run o = {
+		.src = tf_below(r, 8) ? TF_SRC_MEMFD : TF_SRC_PIPE,
+		.limit_ms = limit_ms,
+		.grace_ms = grace_ms,
+	};
+
+	/* T_FUZZ_DRY=1: mutants only (to test the mutators on the host) */
+	if (dry) {
+		memset(res, 0, sizeof(*res));
+		res->log_ok = 1;
+		return;
+	}
+	tf_restart(buf, len, &o, res);
+}
+
+static const struct mode modes[] = {
+	{ "taskself", run_taskself },
+};
+
+/* The fuzzing loop */
+
+struct stats {
+	struct tf_hist hist;
+	unsigned long per_mut[NR_MUTATORS + 1];
+	unsigned long nsys, bad, hangs, reports, slow, left, nolog;
+	unsigned long emitted;
+	char first_bad[600];
+	int emit[NR_MUTATORS + 1][TF_NR_OUTCOMES];
+};
+
+static struct stats stats;
+static struct mut mut;
+
+/* Build mutant n into mut; its name in name. */
+static void build_mutant(uint64_t seed, unsigned long n, size_t nsys_total,
+			 const size_t *sys_order, int systematic_phase,
+			 char *name, size_t sz, size_t *mi)
+{
+	struct tf_rng r;
+	const struct seed *s;
+	int fix = 0, i, k;
+
+	tf_rng_seed(&r, seed ^ (n * 0x9e3779b97f4a7c15ULL));
+	if (systematic_phase) {
+		size_t idx = sys_order[n % nsys_total], si = 0;
+
+		/* idx counts over the seeds' records in turn */
+		while (idx >= seeds[si].nr * SYS_PER_REC) {
+			idx -= seeds[si].nr * SYS_PER_REC;
+			si++;
+		}
+		s = &seeds[si];
+		mut.len = 0;
+		mut_splice(&mut, 0, 0, s->im.buf, s->im.len);
+		rewalk(&mut);
+		fix = systematic(&mut, idx);
+		snprintf(name, sz, "%s-%s-%zu", s->im.name, sys_names[idx % SYS_PER_REC],
+			 idx / SYS_PER_REC);
+		*mi = NR_MUTATORS;
+	} else {
+		s = &seeds[tf_below(&r, nseeds)];
+		mut.len = 0;
+		mut_splice(&mut, 0, 0, s->im.buf, s->im.len);
+		k = 1 + (tf_below(&r, 3) ? 0 : tf_below(&r, 3));
+		*mi = pick_mutator(&r);
+		for (i = 0; i < k; i++) {
+			size_t j = i ? pick_mutator(&r) : *mi;
+
+			rewalk(&mut);
+			mutators[j].fn(&r, &mut);
+		}
+		fix = tf_below(&r, 2);
+		snprintf(name, sz, "%s-%s-%lu", s->im.name, mutators[*mi].name, n);
+	}
+	mut.seed = s;
+	if (fix)
+		fix_tail(&mut);
+}
+
+static void note_bad(const char *name, unsigned long n, const struct tf_result *r,
+		     const char *why)
+{
+	char rname[160];
+
+	stats.bad++;
+	stats.hangs += r->outcome == TF_HANG;
+	stats.slow += r->outcome == TF_SLOW;
+	stats.reports += r->reports > 0;
+	stats.left += r->leftovers > 0;
+	stats.nolog += !r->log_ok;
+	printf("# BAD mutant %lu (%s): %s\n", n, name, why);
+	if (!stats.first_bad[0])
+		snprintf(stats.first_bad, sizeof(stats.first_bad), "mutant %lu (%s): %.400s",
+			 n, name, why);
+	if (stats.emitted++ < 20) {
+		snprintf(rname, sizeof(rname), "fuzz-%s", name);
+		tf_repro_emit(rname, why, mut.p, mut.len);
+	}
+}
+
+/* T_FUZZ_EMIT: the first mutant of each (mutator, outcome), for the corpus */
+static void maybe_emit(const char *name, size_t mi, const struct tf_result *r)
+{
+	char rname[200], res[64];
+
+	if (stats.emit[mi][r->outcome]++)
+		return;
+	snprintf(rname, sizeof(rname), "%s-%s", name, tf_outcome_name(r->outcome));
+	tf_repro_emit(rname, tf_result_str(r, res, sizeof(res)), mut.p, mut.len);
+}
+
+static void run_one(uint64_t seed, unsigned long n, size_t nsys,
+		    const size_t *order, int sys_phase, int emit, int verbose)
+{
+	struct tf_rng r;
+	struct tf_result res;
+	char name[128], why[600];
+	size_t mi, md;
+
+	build_mutant(seed, n, nsys, order, sys_phase, name, sizeof(name), &mi);
+	tf_rng_seed(&r, seed ^ n);
+	for (md = 0; md < sizeof(modes) / sizeof(modes[0]); md++) {
+		modes[md].run(mut.p, mut.len, &r, &res);
+		tf_hist_add(&stats.hist, &res);
+		stats.per_mut[mi]++;
+		if (verbose)
+			printf("# mutant %lu %s (%zu bytes): %s in %ld ms\n", n, name,
+			       mut.len, tf_result_str(&res, why, sizeof(why)), res.ms);
+		if (!tf_result_ok(&res, why, sizeof(why)))
+			note_bad(name, n, &res, why);
+		else if (emit)
+			maybe_emit(name, mi, &res);
+	}
+}
+
+static size_t *shuffled(size_t n, uint64_t seed)
+{
+	size_t *o = malloc((n + 1) * sizeof(*o)), i;
+	struct tf_rng r;
+
+	if (!o)
+		t_bail("malloc");
+	tf_rng_seed(&r, seed);
+	for (i = 0; i < n; i++)
+		o[i] = i;
+	for (i = n; i > 1; i--) {
+		size_t j = tf_below(&r, i), t = o[i - 1];
+
+		o[i - 1] = o[j];
+		o[j] = t;
+	}
+	return o;
+}
+
+static void print_stats(long long ms)
+{
+	char line[1024];
+	size_t i, n = 0;
+
+	tf_hist_print(&stats.hist, "fuzz outcomes");
+	for (i = 0; i <= NR_MUTATORS; i++)
+		n += snprintf(line + n, sizeof(line) - n, " %s=%lu",
+			      i < NR_MUTATORS ? mutators[i].name : "systematic",
+			      stats.per_mut[i]);
+	printf("# fuzz per mutator:%s\n", line);
+	printf("FUZZ-STATS mutants=%lu systematic=%lu ms=%lld per_s=%.1f bad=%lu reports=%lu hangs=%lu slow=%lu left=%lu nolog=%lu\n",
+	       stats.hist.total, stats.nsys, ms,
+	       ms ? stats.hist.total * 1000.0 / ms : 0.0, stats.bad, stats.reports,
+	       stats.hangs, stats.slow, stats.left, stats.nolog);
+}
+
+static void fuzz(uint64_t seed)
+{
+	long secs = tf_budget("T_FUZZ_SECS", 25, 150);
+	const char *only = getenv("T_FUZZ_ONLY");
+	const char *e = getenv("T_FUZZ_EMIT");
+	int emit = e && *e == '1', verbose = !!getenv("T_FUZZ_VERBOSE");
+	size_t nsys = 0, i, *order;
+	long long t0 = tf_now_ms(), end = t0 + secs * 1000, ms;
+	long files0 = tf_files_allocated(), files1;
+	unsigned long n;
+
+	for (i = 0; i < nseeds; i++)
+		nsys += seeds[i].nr * SYS_PER_REC;
+	order = shuffled(nsys, seed);
+	printf("# fuzz: %zu seeds, %zu systematic mutants, budget %ld s\n", nseeds, nsys,
+	       secs);
+	if (only && *only) {
+		n = strtoul(only, NULL, 0);
+		run_one(seed, n, nsys, order, n < nsys, 1, 1);
+		print_stats(tf_now_ms() - t0);
+		free(order);
+		return;
+	}
+	/* Systematic mutants in the first half of the budget, random after. */
+	for (n = 0; tf_now_ms() < end && stats.hangs < 3; n++) {
+		int sys = n < nsys && tf_now_ms() < t0 + secs * 500;
+
+		stats.nsys += sys;
+		run_one(seed, n, nsys, order, sys, emit, verbose);
+		if (n % 500 == 499)
+			printf("# fuzz: %lu mutants, %.1f/s\n", n + 1,
+			       (n + 1) * 1000.0 / (tf_now_ms() - t0 + 1));
+	}
+	ms = tf_now_ms() - t0;
+	print_stats(ms);
+	tf_sleep_ms(200);	/* files are released a little after exit */
+	files1 = tf_files_allocated();
+	t_check(!stats.bad, "fuzz: every mutant restarts cleanly or fails cleanly",
+		"%lu of %lu bad (reports %lu, hangs %lu, slow %lu, left behind %lu, no log %lu); first: %s",
+		stats.bad, stats.hist.total, stats.reports, stats.hangs, stats.slow,
+		stats.left, stats.nolog, stats.first_bad);
+	printf("# fuzz: %lu of %zu systematic mutants within the budget\n",
+	       stats.nsys, nsys);
+	t_check(files1 - files0 < 256, "fuzz: no file handles leaked",
+		"%ld allocated before, %ld after", files0, files1);
+	free(order);
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t seed;
+	struct tf_rng rng;
+
+	if (tf_child_main(argc, argv) >= 0)
+		return 0;
+	seed = tf_run_seed();
+	tf_runner_init();
+	tf_rng_seed(&rng, seed);
+	limit_ms = tf_debug_kernel() ? 60000 : 20000;
+	grace_ms = tf_debug_kernel() ? 30000 : 10000;
+	dry = !!getenv("T_FUZZ_DRY");
+	if (!getenv("T_FUZZ_ONLY") && !dry)
+		oracle(&rng);
+	make_seeds();
+	check_coverage();
+	if (!nseeds)
+		t_bail("no seed image");
+	fuzz(seed);
 	return t_done();
 }
