@@ -455,6 +455,27 @@ static void test_fifo_reader(void)
 		usleep(2000);
 	snprintf(name, sizeof(name), "%s: blocked again after the restart", prefix);
 	t_check(state == 'S', name, "state %c", state);
+	{
+		/*
+		 * Restored, not stuck inside restart(2) opening the read end
+		 * until a writer comes: its fds are its own (5 the read end).
+		 */
+		char fdpath[64], link[PATH_MAX] = "", *wchan;
+		ssize_t n;
+
+		snprintf(fdpath, sizeof(fdpath), "/proc/%d/fd/5", s.pid);
+		n = readlink(fdpath, link, sizeof(link) - 1);
+		if (n > 0)
+			link[n] = '\0';
+		snprintf(fdpath, sizeof(fdpath), "/proc/%d/wchan", s.pid);
+		wchan = t_read_path(fdpath, NULL);
+		snprintf(name, sizeof(name),
+			 "%s: restored before anyone opened the fifo for writing", prefix);
+		t_check(n > 0 && !strcmp(link, fifo2_path), name,
+			"fd 5 is \"%s\", expected the fifo; wchan %s", link,
+			wchan ? wchan : "?");
+		free(wchan);
+	}
 	/* ENXIO here: no reader has the named pipe open. */
 	fd = open(fifo2_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	snprintf(name, sizeof(name), "%s: the restored read end is open", prefix);
