@@ -6,7 +6,7 @@ S := $(CURDIR)/scripts
 UAPI := $(LCR_BUILD)/headers/include
 
 .PHONY: all setup tree export kernel kernel-debug headers kunit userspace \
-	initramfs guest-test guest-test-debug shell checkpatch test demo clean help
+	initramfs guest-test guest-test-debug shell checkpatch test demo soak clean help
 
 all: help
 
@@ -24,6 +24,7 @@ help:
 	@echo "make guest-test    run /tests/run-all.sh in the guest (guest-test-debug: debug kernel)"
 	@echo "make shell         boot the guest to an interactive shell"
 	@echo "make checkpatch    checkpatch.pl --strict over the series"
+	@echo "make soak          fuzz restart(2) in the guest for MINUTES=30 (DEBUG=1: debug kernel)"
 	@echo "make clean         remove build outputs (keeps $(LCR_BUILD)/linux)"
 
 setup:
@@ -67,6 +68,10 @@ checkpatch: tree
 
 test:
 	$(S)/test.sh
+
+MINUTES ?= 30
+soak: kernel userspace initramfs
+	$(S)/soak.sh $(if $(DEBUG),--debug) $(MINUTES)
 
 demo:
 	$(S)/demo.sh
