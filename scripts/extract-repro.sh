@@ -8,8 +8,9 @@
 # Writes DIR/NAME.img for each reproducer NAME (DIR defaults to
 # tests/corpus/pending: a found bug goes there until the kernel is fixed,
 # then it moves to tests/corpus/). Checks each file against the length
-# and cksum(1) CRC of its END marker; a damaged one (a kernel message
-# printed into the middle of a line) is reported and not written.
+# and cksum(1) CRC of its END marker. Kernel messages printed into the
+# middle of a line (they end with a newline of their own) are cut out
+# first; a reproducer still damaged is reported and not written.
 # Prints one line per file; exits 1 if any reproducer was damaged.
 # Without --all, reproducers whose name starts with "seed-" (seed images,
 # for host-side work) are skipped.
@@ -29,6 +30,8 @@ mkdir -p "$dir"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+perl -0pe 's/\[ *\d+\.\d+\] [^\n]*\n//g' "$log" >"$tmp/log"
+log=$tmp/log
 bad=0 n=0
 # NAME LEN on the BEGIN line; NAME CRC LEN on the END line.
 while read -r _ name crc len; do
