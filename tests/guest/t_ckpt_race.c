@@ -42,12 +42,8 @@ struct ckpt_res {
  */
 static pid_t ckpt_child(pid_t pid, int go, int out, int wr)
 {
-	pid_t c;
+	pid_t c = tf_fork();
 
-	fflush(NULL);
-	c = fork();
-	if (c < 0)
-		t_bail("fork");
 	if (c == 0) {
 		struct ckpt_res r = { 0 };
 		struct t_image ti = { .complete = 1 };
@@ -216,8 +212,7 @@ static void test_restart_while_written(void)
 	for (i = 0; i < 5 && !why[0]; i++) {
 		if (pipe(p) || pipe(res))
 			t_bail("pipe");
-		fflush(NULL);
-		rc = fork();
+		rc = tf_fork();
 		if (rc == 0) {
 			close(p[1]);
 			prctl(PR_SET_PDEATHSIG, SIGKILL);

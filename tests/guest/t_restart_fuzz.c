@@ -32,7 +32,7 @@
  * Environment (or lcr.NAME=... on the kernel command line):
  *   T_SEED            repeat a run (the seed is printed)
  *   T_FUZZ_SECS       time budget of the mutants (default 25 s, debug
- *                     kernel 150 s)
+ *                     kernel 110 s)
  *   T_FUZZ_EMIT=1     print the first mutant of each (mutator, outcome)
  *                     as a reproducer: material for the corpus
  *   T_FUZZ_ONLY=N     run mutant N only (with T_SEED), and print it
@@ -1106,7 +1106,7 @@ static void print_stats(long long ms)
 
 static void fuzz(uint64_t seed)
 {
-	long secs = tf_budget("T_FUZZ_SECS", 25, 150);
+	long secs = tf_budget("T_FUZZ_SECS", 25, 110);
 	const char *only = getenv("T_FUZZ_ONLY");
 	const char *e = getenv("T_FUZZ_EMIT");
 	int emit = e && *e == '1', verbose = !!getenv("T_FUZZ_VERBOSE");

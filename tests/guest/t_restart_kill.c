@@ -32,12 +32,8 @@ static long budget_ms;
 /* A checkpoint of pid into fd in a child; its pid */
 static pid_t ckpt_child(pid_t pid, int fd, int other)
 {
-	pid_t c;
+	pid_t c = tf_fork();
 
-	fflush(NULL);
-	c = fork();
-	if (c < 0)
-		t_bail("fork");
 	if (c == 0) {
 		if (other >= 0)
 			close(other);

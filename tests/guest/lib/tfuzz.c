@@ -325,6 +325,18 @@ static int verify_all(void)
 	return verify_kind();
 }
 
+/*
+ * Whether a fail-nth the restarting child armed is still pending: then
+ * restart(2) got past its last fault point.  (Opening the file is a fault
+ * point too: when it fails, the fault fired.)
+ */
+static int nth_unfired(void)
+{
+	char v[32];
+
+	return !tf_read_file("/proc/thread-self/fail-nth", v, sizeof(v)) && atoi(v) > 0;
+}
+
 static void restored(void)
 {
 	int ok;
@@ -339,7 +351,8 @@ static void restored(void)
 		ok = read(st.fds[0], buf, sizeof(buf)) == sizeof(buf) &&
 		     buf[0] == 'p' && buf[999] == 'p';
 	}
-	_exit(ok ? TF_RESTORED_OK : TF_RESTORED_BAD);
+	_exit(!ok ? TF_RESTORED_BAD : nth_unfired() ? TF_RESTORED_UNFIRED :
+	      TF_RESTORED_OK);
 }
 
 static void churn(struct tf_rng *r)
@@ -822,6 +835,17 @@ int tf_checkpoint_mem(pid_t pid, struct tf_image *im, char **log)
 	return err;
 }
 
+pid_t tf_fork(void)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		t_bail("fork");
+	return pid;
+}
+
 /* Running restart(2) in a child */
 
 struct tf_slot {
@@ -991,8 +1015,10 @@ static void classify(struct tf_result *r, int status)
 		r->err = slot->err;
 	} else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
 		r->outcome = TF_KILLED;
-	} else if (WIFEXITED(status) && WEXITSTATUS(status) == TF_RESTORED_OK) {
+	} else if (WIFEXITED(status) && (WEXITSTATUS(status) == TF_RESTORED_OK ||
+					 WEXITSTATUS(status) == TF_RESTORED_UNFIRED)) {
 		r->outcome = TF_RESTORED;
+		r->nth_unfired = WEXITSTATUS(status) == TF_RESTORED_UNFIRED;
 	} else if (WIFEXITED(status) && WEXITSTATUS(status) == TF_RESTORED_BAD) {
 		r->outcome = TF_RESTORED_WRONG;
 	} else {
@@ -1054,10 +1080,7 @@ void tf_restart(const void *buf, size_t len, const struct tf_run *o,
 		t_bail("memfd_create");
 	slot->returned = 0;
 	slot->err = 0;
-	fflush(NULL);
-	child = fork();
-	if (child < 0)
-		t_bail("fork");
+	child = tf_fork();
 	if (child == 0) {
 		if (wr >= 0)
 			close(wr);

@@ -67,6 +67,8 @@ const char *tf_kind_name(int kind);
 /* Exit status of a restored subject: state verified, or not. */
 #define TF_RESTORED_OK	77
 #define TF_RESTORED_BAD	78
+/* Verified, and the fail-nth armed before restart(2) did not fire */
+#define TF_RESTORED_UNFIRED	76
 
 /* The page a subject shares with the test (also saved in its images). */
 struct tf_shared {
@@ -151,6 +153,7 @@ struct tf_result {
 	long ms;		/* how long it took */
 	char log[512];		/* start of restart(2)'s log */
 	int log_ok;		/* TF_ERRNO: the log has the "(error -N)" line */
+	int nth_unfired;	/* TF_RESTORED: fail-nth still armed */
 	int leftovers;		/* other children that were reaped after it */
 	int reports;		/* kernel reports on /dev/kmsg meanwhile */
 	char report[256];	/* the first one */
@@ -188,6 +191,8 @@ void tf_repro_emit(const char *name, const char *why, const void *buf,
 		   size_t len);
 
 /* Children */
+/* fork() with stdio flushed first; bails out on failure */
+pid_t tf_fork(void);
 /* Wait for pid for at most ms: its wait status, or -1 if it did not end. */
 int tf_wait_ms(pid_t pid, int ms);
 /* The total of /proc/meminfo's MemAvailable (KiB) */
