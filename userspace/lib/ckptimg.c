@@ -932,9 +932,9 @@ static int creds_check(const struct ckpt_record *rec, struct ckpt_err *err)
 	size_t i;
 
 	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
-		if (ids[i] == CKPT_ID_INVALID)
+		if (ids[i] == CKPT_ID_INVALID)	/* as setresuid(2) says */
 			return fail(err, offsetof(struct ckpt_hdr_creds, uid) +
-				    4 * i, EBADMSG, "creds: invalid id -1");
+				    4 * i, EINVAL, "creds: invalid id -1");
 	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
 		if (caps[i] & ~CKPT_CAP_MASK)
 			return fail(err, offsetof(struct ckpt_hdr_creds,
@@ -960,10 +960,10 @@ static int creds_check(const struct ckpt_record *rec, struct ckpt_err *err)
 		size_t off = sizeof(*c) + i * sizeof(c->groups[0]);
 
 		if (c->groups[i] == CKPT_ID_INVALID)
-			return fail(err, off, EBADMSG,
+			return fail(err, off, EINVAL,
 				    "creds: invalid group -1");
 		if (i && c->groups[i] < c->groups[i - 1])
-			return fail(err, off, EBADMSG,
+			return fail(err, off, EINVAL,
 				    "creds: groups not in increasing order (%u after %u)",
 				    c->groups[i], c->groups[i - 1]);
 	}
@@ -1046,9 +1046,9 @@ static int rlimits_check(const struct ckpt_record *rec, struct ckpt_err *err)
 	int i;
 
 	for (i = 0; i < CKPT_RLIM_NLIMITS; i++)
-		if (r->rlim[i].cur > r->rlim[i].max)
+		if (r->rlim[i].cur > r->rlim[i].max)	/* as setrlimit(2) */
 			return fail(err, offsetof(struct ckpt_hdr_rlimits, rlim) +
-				    i * sizeof(r->rlim[0]), EBADMSG,
+				    i * sizeof(r->rlim[0]), EINVAL,
 				    "rlimits: %s soft limit %llu above the hard limit %llu",
 				    rlimit_names[i],
 				    (unsigned long long)r->rlim[i].cur,
@@ -1112,31 +1112,48 @@ static void fs_print(FILE *f, const struct ckpt_record *rec)
 	print_str(f, "cwd", fs->paths + root, n - root);
 }
 
-/* CKPT_HDR_TMPFILE */
+/*
+ * CKPT_HDR_TMPFILE: the path the file had follows the fixed part (struct
+ * ckpt_hdr_tmpfile.path in the headers that name it).
+ */
+
+static const char *tmpfile_path(const struct ckpt_record *rec, size_t *len)
+{
+	*len = rec->len - sizeof(struct ckpt_hdr_tmpfile);
+	return (const char *)rec->data + sizeof(struct ckpt_hdr_tmpfile);
+}
 
 static int tmpfile_check(const struct ckpt_record *rec, struct ckpt_err *err)
 {
 	const struct ckpt_hdr_tmpfile *t = rec->data;
+	size_t len;
+	const char *path = tmpfile_path(rec, &len);
 
 	if (t->tag <= 0)
 		return fail(err, offsetof(struct ckpt_hdr_tmpfile, tag), EBADMSG,
 			    "tmpfile: tag %d", t->tag);
-	if (t->mode & ~07777U)
+	if (t->mode & ~0777U)
 		return fail(err, offsetof(struct ckpt_hdr_tmpfile, mode), EBADMSG,
 			    "tmpfile: mode 0%o", t->mode);
 	if (t->size < 0)
 		return fail(err, offsetof(struct ckpt_hdr_tmpfile, size), EBADMSG,
 			    "tmpfile: negative size %lld", (long long)t->size);
+	if (path[0] != '/' || !has_nul(path, len))
+		return fail(err, sizeof(*t), EBADMSG,
+			    "tmpfile: path is not absolute and NUL terminated");
 	return 0;
 }
 
 static void tmpfile_print(FILE *f, const struct ckpt_record *rec)
 {
 	const struct ckpt_hdr_tmpfile *t = rec->data;
+	size_t len;
+	const char *path = tmpfile_path(rec, &len);
 
 	fprintf(f, "  %-12s %d\n", "tag", t->tag);
-	fprintf(f, "  %-12s 0%04o\n", "mode", t->mode);
+	fprintf(f, "  %-12s 0%03o\n", "mode", t->mode);
 	fprintf(f, "  %-12s %lld\n", "size", (long long)t->size);
+	print_str(f, "path", path, len);
 }
 
 /* CKPT_HDR_FILE_DATA: the record is read whole but only its header kept */
@@ -1215,7 +1232,7 @@ static void itimers_print(FILE *f, const struct ckpt_record *rec)
 /*
  * Every record type the library knows.  ERROR must hold at least the
  * message's NUL; so must MM (exe_path) and FILE (path); FS holds at least
- * "/" and "/", each with its NUL.
+ * "/" and "/", each with its NUL; TMPFILE a path, "/" at least.
  */
 static const struct ckpt_rec_type rec_types[] = {
 	{ CKPT_HDR_HEADER, "header", sizeof(struct ckpt_hdr_header), 0, 0,
@@ -1258,7 +1275,7 @@ static const struct ckpt_rec_type rec_types[] = {
 	  rlimits_check, rlimits_print },
 	{ CKPT_HDR_FS, "fs", sizeof(struct ckpt_hdr_fs) + 4, 1, 0,
 	  fs_check, fs_print },
-	{ CKPT_HDR_TMPFILE, "tmpfile", sizeof(struct ckpt_hdr_tmpfile), 0, 0,
+	{ CKPT_HDR_TMPFILE, "tmpfile", sizeof(struct ckpt_hdr_tmpfile) + 2, 1, 0,
 	  tmpfile_check, tmpfile_print },
 	{ CKPT_HDR_FILE_DATA, "file_data", sizeof(struct ckpt_hdr_file_data), 1, 1,
 	  file_data_check, file_data_print },

@@ -643,10 +643,11 @@ static void task_files(struct img *im, size_t *offs)
 	add_fd(im, offs, R_FIFO_FD, 5, 4, 0);
 
 	t->h.type = CKPT_HDR_TMPFILE;
-	t->h.len = sizeof(*t);
+	t->h.len = sizeof(*t) + sizeof("/tmp/gone");
 	t->tag = 5;
 	t->mode = 0600;
 	t->size = 20000;
+	memcpy(t + 1, "/tmp/gone", sizeof("/tmp/gone"));	/* its path */
 	put(im, offs, R_TMPFILE, t->h.len);
 	d->h.type = CKPT_HDR_FILE_DATA;
 	d->h.len = sizeof(*d) + 100;
@@ -944,7 +945,7 @@ static void test_new_records(void)
 	       "ckptinfo decodes fs", "exit %d, output:\n%.4000s", rc, out);
 	report(rc == 0 && strstr(out, "  flags        0x1 (FIFO)\n  data         5 bytes\n") &&
 	       strstr(out, "  kind         5 (fifo)\n  flags        04000 (O_RDONLY|O_NONBLOCK)\n  object       3\n") &&
-	       strstr(out, "tmpfile    len 24\n  tag          5\n  mode         00600\n  size         20000\n") &&
+	       strstr(out, "tmpfile    len 34\n  tag          5\n  mode         0600\n  size         20000\n  path         \"/tmp/gone\"\n") &&
 	       strstr(out, "file_data  len 4112\n  pos          12288\n  data         4096 bytes\n") &&
 	       strstr(out, "  kind         6 (unlinked)\n  flags        02 (O_RDWR)\n  object       5\n"),
 	       "ckptinfo decodes named pipes and unlinked files",
@@ -953,8 +954,8 @@ static void test_new_records(void)
 	       "ckptinfo decodes itimers", "exit %d, output:\n%.6000s", rc, out);
 
 	/* creds */
-	FIELD("creds uid -1", R_CREDS, struct ckpt_hdr_creds, uid, 0xffffffff, EBADMSG);
-	FIELD("creds fsgid -1", R_CREDS, struct ckpt_hdr_creds, fsgid, 0xffffffff, EBADMSG);
+	FIELD("creds uid -1", R_CREDS, struct ckpt_hdr_creds, uid, 0xffffffff, EINVAL);
+	FIELD("creds fsgid -1", R_CREDS, struct ckpt_hdr_creds, fsgid, 0xffffffff, EINVAL);
 	FIELD("creds uid 0", R_CREDS, struct ckpt_hdr_creds, uid, 0, 0);
 	FIELD("creds unknown capability", R_CREDS, struct ckpt_hdr_creds,
 	      cap_effective, 1ULL << 63, EBADMSG);
@@ -975,12 +976,12 @@ static void test_new_records(void)
 	task_image(&im, o);
 	c = AT(&im, o, R_CREDS, struct ckpt_hdr_creds);
 	c->groups[0] = 2000;
-	expect("creds groups out of order", im.buf, im.len, EBADMSG,
+	expect("creds groups out of order", im.buf, im.len, EINVAL,
 	       o[R_CREDS] + sizeof(*c) + 4);
 	c->groups[0] = 1000;
 	expect("creds a group twice", im.buf, im.len, 0, 0);
 	c->groups[0] = c->groups[1] = 0xffffffff;
-	expect("creds group -1", im.buf, im.len, EBADMSG, o[R_CREDS] + sizeof(*c));
+	expect("creds group -1", im.buf, im.len, EINVAL, o[R_CREDS] + sizeof(*c));
 	task_image(&im, o);
 	c = AT(&im, o, R_CREDS, struct ckpt_hdr_creds);
 	c->h.len = sizeof(*c) - 4;
@@ -989,11 +990,11 @@ static void test_new_records(void)
 	/* rlimits */
 	task_image(&im, o);
 	AT(&im, o, R_RLIMITS, struct ckpt_hdr_rlimits)->rlim[7].cur = 4097;
-	expect("rlimits soft above hard", im.buf, im.len, EBADMSG,
+	expect("rlimits soft above hard", im.buf, im.len, EINVAL,
 	       o[R_RLIMITS] + 8 + 7 * 16);
 	task_image(&im, o);
 	AT(&im, o, R_RLIMITS, struct ckpt_hdr_rlimits)->rlim[15].max = 5;
-	expect("rlimits hard below an unlimited soft", im.buf, im.len, EBADMSG,
+	expect("rlimits hard below an unlimited soft", im.buf, im.len, EINVAL,
 	       o[R_RLIMITS] + 8 + 15 * 16);
 	task_image(&im, o);
 	AT(&im, o, R_RLIMITS, struct ckpt_hdr_rlimits)->rlim[0].cur = 0;
@@ -1036,8 +1037,22 @@ static void test_new_records(void)
 	FIELD("pipe reserved", R_PIPE, struct ckpt_hdr_pipe, reserved, 1, EBADMSG);
 	FIELD("tmpfile mode 010600", R_TMPFILE, struct ckpt_hdr_tmpfile, mode,
 	      010600, EBADMSG);
-	FIELD("tmpfile mode 07777", R_TMPFILE, struct ckpt_hdr_tmpfile, mode,
-	      07777, 0);
+	FIELD("tmpfile mode 04755 (setuid)", R_TMPFILE, struct ckpt_hdr_tmpfile,
+	      mode, 04755, EBADMSG);
+	FIELD("tmpfile mode 0777", R_TMPFILE, struct ckpt_hdr_tmpfile, mode,
+	      0777, 0);
+	task_image(&im, o);
+	((char *)(AT(&im, o, R_TMPFILE, struct ckpt_hdr_tmpfile) + 1))[0] = 't';
+	expect("tmpfile path relative", im.buf, im.len, EBADMSG,
+	       o[R_TMPFILE] + sizeof(struct ckpt_hdr_tmpfile));
+	task_image(&im, o);
+	((char *)(AT(&im, o, R_TMPFILE, struct ckpt_hdr_tmpfile) + 1))[9] = 'x';
+	expect("tmpfile path without NUL", im.buf, im.len, EBADMSG,
+	       o[R_TMPFILE] + sizeof(struct ckpt_hdr_tmpfile));
+	task_image(&im, o);
+	AT(&im, o, R_TMPFILE, struct ckpt_hdr_tmpfile)->h.len =
+		sizeof(struct ckpt_hdr_tmpfile);
+	expect("tmpfile without a path", im.buf, im.len, EBADMSG, o[R_TMPFILE] + 4);
 	FIELD("tmpfile tag 0", R_TMPFILE, struct ckpt_hdr_tmpfile, tag, 0, EBADMSG);
 	FIELD("tmpfile negative size", R_TMPFILE, struct ckpt_hdr_tmpfile, size,
 	      -1, EBADMSG);
