@@ -1026,8 +1026,9 @@ void t_subj_restart_as(struct t_subject *s, const char *prefix,
 	char name[256];
 	int err;
 
-	if (ftruncate(s->rep, 0))
-		t_bail("emptying the report file");
+	/* No go from a restore before, no lines either */
+	if (ftruncate(s->ctl, T_SUBJ_GO_OFF) || ftruncate(s->rep, 0))
+		t_bail("resetting the control and report files");
 	t_subj_restart_hook = hook;
 	err = t_subj_restart(s, 0);
 	t_subj_restart_hook = NULL;
@@ -1045,8 +1046,10 @@ int t_subj_refused(struct t_subject *s, const char *path, void (*hook)(void),
 	int err;
 
 	memcpy(saved, s->img_path, sizeof(saved));
-	if (path)
+	if (path && path != s->img_path)
 		snprintf(s->img_path, sizeof(s->img_path), "%s", path);
+	if (ftruncate(s->ctl, T_SUBJ_GO_OFF))	/* no go from before */
+		t_bail("resetting the control file");
 	t_subj_restart_hook = hook;
 	err = t_subj_restart(s, 0);
 	t_subj_restart_hook = NULL;
@@ -1063,6 +1066,8 @@ int t_subj_refused(struct t_subject *s, const char *path, void (*hook)(void),
 		     t_errname(err), s->restart_status, t_errname(e),
 		     s->log ? s->log : ""))
 		return 0;
+	if (word && !*word)
+		return 1;	/* the log is not asked for */
 	why = t_log_problem(s->log, e, word);
 	snprintf(logname, sizeof(logname), "%s: the log says why", name);
 	return t_check(!why, logname, "%s", why ? why : "");

@@ -245,8 +245,9 @@ void t_subj_restart_as(struct t_subject *s, const char *prefix,
  * Restart the image path (s->img_path when NULL) with hook: pass when
  * restart(2) fails with e and returns to its caller, which goes on (it
  * exits 125 after reporting the errno: nothing of it was changed, no task
- * is left), and the log reports e (and names word, if not NULL).  A
- * subject restored against expectation is killed.  Returns 1 on a pass.
+ * is left), and the log reports e (and names word, if not NULL; with word
+ * "" the log is not checked).  A subject restored against expectation is
+ * killed.  Returns 1 on a pass.
  */
 int t_subj_refused(struct t_subject *s, const char *path, void (*hook)(void),
 		   int e, const char *word, const char *name);
