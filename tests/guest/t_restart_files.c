@@ -3,13 +3,14 @@
  * Open files survive checkpoint, SIGKILL and restart(2): a regular file
  * with its position, one opened O_APPEND, a directory, /dev/null, two fds
  * sharing one open file (dup), close-on-exec flags, the report file's
- * own position; an unlinked file (contents with holes, mode, position,
- * shared by two fds and a second open file, writable, made anew in its
- * directory); named pipes (unread data, each end with its flags, a reader
+ * own position; pipes (data, ends, O_NONBLOCK); an unlinked file
+ * (contents with holes, mode, position, shared by two fds and a second
+ * open file, writable, made anew in its directory); named pipes (unread data, each end with its flags, a reader
  * blocked in read() that gets what is written after the restart);
  * O_DIRECT.  A socket makes checkpoint(2) fail with EOPNOTSUPP naming the
- * fd; an image whose file was deleted since makes restart(2) return
- * ENOENT before its caller changed.
+ * fd; an image whose file (or named pipe, or the directory of an unlinked
+ * file) was removed since makes restart(2) return ENOENT before its caller
+ * changed, a file the user may no longer open EACCES.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -392,6 +393,41 @@ static void fifo_subject(void *arg)
 		     !strcmp(buf, "rw"), "so does the O_RDWR end", "\"%s\"", buf);
 }
 
+/* pipe(2): the data, both ends, O_NONBLOCK, a pipe whose writer is gone */
+static void pipe_subject(void *arg)
+{
+	int p[2], q[2], fl;
+	char buf[64] = "";
+	ssize_t n;
+
+	(void)arg;
+	if (pipe(p) || pipe2(q, O_NONBLOCK) || write(p[1], "pipe-data", 9) != 9 ||
+	    write(q[1], "last", 4) != 4 || close(q[1])) {
+		t_subj_check(0, "setup", "%s", strerror(errno));
+		t_subj_exit();
+	}
+	t_subj_ready();
+	t_subj_wait_go();
+
+	n = read(p[0], buf, sizeof(buf));
+	t_subj_check(n == 9 && !memcmp(buf, "pipe-data", 9), "the unread data is back",
+		     "read %zd: \"%.20s\"", n, buf);
+	memset(buf, 0, sizeof(buf));
+	t_subj_check(write(p[1], "more", 4) == 4 && read(p[0], buf, sizeof(buf)) == 4 &&
+		     !strcmp(buf, "more"), "its write end feeds its read end",
+		     "\"%s\"", buf);
+	fl = fcntl(q[0], F_GETFL);
+	t_subj_check((fl & O_NONBLOCK) && (fl & O_ACCMODE) == O_RDONLY,
+		     "O_NONBLOCK read end", "flags %#x", fl);
+	memset(buf, 0, sizeof(buf));
+	n = read(q[0], buf, sizeof(buf));
+	t_subj_check(n == 4 && !strcmp(buf, "last"),
+		     "a pipe without writers keeps its data", "read %zd", n);
+	n = read(q[0], buf, sizeof(buf));
+	t_subj_check(n == 0, "then reads end of file, no writer came back",
+		     "read %zd (%s)", n, n < 0 ? strerror(errno) : "data");
+}
+
 /* Blocked in read() on a named pipe: it reads what the test writes after. */
 static void fifo_reader_subject(void *arg)
 {
@@ -491,6 +527,129 @@ out:
 	t_subj_cleanup(&s);
 }
 
+/*
+ * What checkpoint wrote for the unlinked file: one tmpfile record (mode,
+ * size, the path it had) whose file_data leave the holes out, and two file
+ * records naming it (the open file of fd and its dup, the other one).
+ */
+static void check_unlinked_image(const char *img)
+{
+	static struct t_image im;
+	struct ckpt_hdr_tmpfile *t;
+	char path[PATH_MAX];
+	struct t_edit e;
+	uint64_t data = 0;
+	size_t i;
+	int files = 0, fds = 0;
+
+	t_scan_path(img, &im);
+	for (i = 0; i < im.nr && i < T_MAX_RECORDS; i++) {
+		if (im.type[i] == CKPT_HDR_FILE_DATA)
+			data += im.len[i] - sizeof(struct ckpt_hdr_file_data);
+		fds += im.type[i] == CKPT_HDR_FD;
+	}
+	snprintf(path, sizeof(path), "%.4000s/unlinked", dir_path);
+	if (t_edit_load(&e, img) || !(t = t_edit_find(&e, CKPT_HDR_TMPFILE, NULL))) {
+		t_fail("unlinked file: the tmpfile record", "none: %s", im.err.msg);
+		return;
+	}
+	t_check(t->mode == 0640 && t->size == UNL_SIZE &&
+		!strcmp((char *)(t + 1), path), "unlinked file: the tmpfile record",
+		"mode 0%o size %lld path \"%s\"", t->mode, (long long)t->size,
+		(char *)(t + 1));
+	t_check(data >= 16 && data <= 2 * 4096, "unlinked file: the holes are not saved",
+		"%llu bytes of file data for 16 in a file of %d",
+		(unsigned long long)data, UNL_SIZE);
+	for (i = 0; i < im.nr && i < T_MAX_RECORDS; i++) {
+		struct ckpt_hdr_file *f = (void *)(e.buf + im.off[i]);
+
+		if (im.type[i] == CKPT_HDR_FILE && f->kind == CKPT_FILE_UNLINKED)
+			files += f->object == t->tag;
+	}
+	t_check(files == 2 && fds == 8, "unlinked file: two open files, three fds on it",
+		"%d file records name the tmpfile, %d fds in all (expected 8)",
+		files, fds);
+	t_edit_free(&e);
+}
+
+static void test_unlinked(void)
+{
+	char dir2[PATH_MAX];
+	struct t_subject s;
+
+	if (!t_subj_prepare(&s, "unlinked file", unlinked_subject, NULL)) {
+		check_unlinked_image(s.img_path);
+		t_subj_restart_as(&s, "unlinked file", NULL);
+		/* Its directory gone: no place for the file */
+		snprintf(dir2, sizeof(dir2), "%.4000s.moved", dir_path);
+		if (rename(dir_path, dir2)) {
+			t_fail("moving the directory", "%s", strerror(errno));
+		} else {
+			t_subj_refused(&s, NULL, NULL, ENOENT, "tmpfile",
+				       "restart of an unlinked file whose directory is gone: ENOENT returned");
+			rename(dir2, dir_path);
+		}
+	}
+	t_subj_cleanup(&s);
+}
+
+static void test_fifo(void)
+{
+	char moved[PATH_MAX + 8];
+	struct t_subject s;
+
+	if (!t_subj_prepare(&s, "fifo", fifo_subject, NULL)) {
+		t_subj_restart_as(&s, "fifo", NULL);
+		snprintf(moved, sizeof(moved), "%s.moved", fifo_path);
+		if (rename(fifo_path, moved)) {
+			t_fail("moving the fifo", "%s", strerror(errno));
+		} else {
+			t_subj_refused(&s, NULL, NULL, ENOENT, "fifo",
+				       "restart of an image whose named pipe is gone: ENOENT returned");
+			rename(moved, fifo_path);
+		}
+	}
+	t_subj_cleanup(&s);
+}
+
+/* The user's task and a file it may no longer open */
+
+static void user_file_subject(void *arg)
+{
+	char buf[8] = "";
+	int fd = open((const char *)arg, O_RDONLY);
+
+	if (fd < 0 || t_become(T_USER, T_USER, 0, NULL)) {
+		t_subj_check(0, "setup", "%s", strerror(errno));
+		t_subj_exit();
+	}
+	t_subj_ready();
+	t_subj_wait_go();
+	t_subj_check(pread(fd, buf, 4, 0) == 4 && !memcmp(buf, "0123", 4) &&
+		     getuid() == T_USER, "the user's file", "\"%.4s\" uid %d",
+		     buf, getuid());
+}
+
+static void test_user_eacces(void)
+{
+	char path[PATH_MAX];
+	struct t_subject s;
+	int fd;
+
+	fd = t_mkstemp(path, "users");
+	if (fd < 0 || write(fd, "0123", 4) != 4 || fchmod(fd, 0644))
+		t_bail("the user's file");
+	close(fd);
+	if (!t_subj_prepare(&s, "user's file", user_file_subject, path)) {
+		t_subj_restart_as(&s, "user's file", t_user_hook);
+		chmod(path, 0600);
+		t_subj_refused(&s, NULL, t_user_hook, EACCES, "users",
+			       "user restart of an image with a file it may no longer open: EACCES returned");
+	}
+	t_subj_cleanup(&s);
+	unlink(path);
+}
+
 /* O_DIRECT */
 
 static char direct_path[PATH_MAX];
@@ -527,8 +686,11 @@ static void test_new_kinds(void)
 	if (mkfifo(fifo_path, 0600) || mkfifo(fifo2_path, 0600))
 		t_bail("mkfifo");
 
-	t_subj_run("unlinked file", unlinked_subject, NULL, 0);
-	t_subj_run("fifo", fifo_subject, NULL, 0);
+	t_subj_run("pipe", pipe_subject, NULL, 0);
+	test_unlinked();
+	test_fifo();
+	if (geteuid() == 0)
+		test_user_eacces();
 	test_fifo_reader();
 
 	memset(buf, 'd', sizeof(buf));
