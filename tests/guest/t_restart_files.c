@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -428,6 +429,46 @@ static void pipe_subject(void *arg)
 		     "read %zd (%s)", n, n < 0 ? strerror(errno) : "data");
 }
 
+/*
+ * Named pipes with one open file each: an O_RDWR one holding data, and a
+ * read end whose writer closed after writing.
+ */
+static char fifo3_path[PATH_MAX], fifo4_path[PATH_MAX];
+
+static void fifo_alone_subject(void *arg)
+{
+	char buf[256];
+	int rw, rd, wr, n = -1;
+	ssize_t got;
+
+	(void)arg;
+	memset(buf, 'f', sizeof(buf));
+	rw = open(fifo3_path, O_RDWR);
+	rd = open(fifo4_path, O_RDONLY | O_NONBLOCK);
+	wr = open(fifo4_path, O_WRONLY);
+	if (rw < 0 || rd < 0 || wr < 0 || write(rw, buf, 100) != 100 ||
+	    write(wr, "bye", 3) != 3 || close(wr)) {
+		t_subj_check(0, "setup", "%s", strerror(errno));
+		t_subj_exit();
+	}
+	t_subj_ready();
+	t_subj_wait_go();
+
+	t_subj_check(ioctl(rw, FIONREAD, &n) == 0 && n == 100,
+		     "O_RDWR alone: the 100 bytes are back", "FIONREAD %d", n);
+	got = read(rw, buf, sizeof(buf));
+	t_subj_check(got == 100, "O_RDWR alone: reads them", "read %zd", got);
+	n = -1;
+	t_subj_check(ioctl(rd, FIONREAD, &n) == 0 && n == 3,
+		     "read end alone: the data its writer left", "FIONREAD %d", n);
+	got = read(rd, buf, sizeof(buf));
+	t_subj_check(got == 3 && !memcmp(buf, "bye", 3), "read end alone: reads it",
+		     "read %zd", got);
+	got = read(rd, buf, sizeof(buf));
+	t_subj_check(got == 0, "read end alone: then end of file, no writer",
+		     "read %zd (%s)", got, got < 0 ? strerror(errno) : "data");
+}
+
 /* Blocked in read() on a named pipe: it reads what the test writes after. */
 static void fifo_reader_subject(void *arg)
 {
@@ -683,12 +724,16 @@ static void test_new_kinds(void)
 	snprintf(fifo_path, sizeof(fifo_path), "%.4000s/fifo", dir_path);
 	snprintf(fifo2_path, sizeof(fifo2_path), "%.4000s/fifo-reader", dir_path);
 	snprintf(direct_path, sizeof(direct_path), "%.4000s/direct", dir_path);
-	if (mkfifo(fifo_path, 0600) || mkfifo(fifo2_path, 0600))
+	snprintf(fifo3_path, sizeof(fifo3_path), "%.4000s/fifo-rdwr", dir_path);
+	snprintf(fifo4_path, sizeof(fifo4_path), "%.4000s/fifo-rdonly", dir_path);
+	if (mkfifo(fifo_path, 0600) || mkfifo(fifo2_path, 0600) ||
+	    mkfifo(fifo3_path, 0600) || mkfifo(fifo4_path, 0600))
 		t_bail("mkfifo");
 
 	t_subj_run("pipe", pipe_subject, NULL, 0);
 	test_unlinked();
 	test_fifo();
+	t_subj_run("fifo alone", fifo_alone_subject, NULL, 0);
 	if (geteuid() == 0)
 		test_user_eacces();
 	test_fifo_reader();
@@ -708,6 +753,8 @@ static void test_new_kinds(void)
 	unlink(direct_path);
 	unlink(fifo_path);
 	unlink(fifo2_path);
+	unlink(fifo3_path);
+	unlink(fifo4_path);
 }
 #endif /* CKPT_HAVE_CREDS */
 
