@@ -106,16 +106,22 @@ static void check_fs_record(const char *path, const char *name, mode_t umask,
 	t_edit_free(&e);
 }
 
+/* Directory cwd (mode) with a file "marker" in it, whose path goes to p */
+static void mkdir_marker(const char *cwd, mode_t mode, char *p)
+{
+	snprintf(p, PATH_MAX, "%.4000s/marker", cwd);
+	if (mkdir(cwd, mode) || chmod(cwd, mode) ||
+	    close(open(p, O_CREAT | O_WRONLY, 0644)))
+		t_bail("cwd setup");
+}
+
 static void test_cwd(void)
 {
 	char cwd[PATH_MAX], p[PATH_MAX];
 	struct cwd_arg a = { cwd, 0027, 0 };
 	struct t_subject s;
 
-	in_dir(cwd, "sub");
-	if (mkdir(cwd, 0755) || close(open(in_dir(p, "sub/marker"),
-					   O_CREAT | O_WRONLY, 0644)))
-		t_bail("cwd setup");
+	mkdir_marker(in_dir(cwd, "sub"), 0755, p);
 	if (!t_subj_prepare(&s, "cwd", cwd_subject, &a)) {
 		check_fs_record(s.img_path, "cwd: the fs record", 0027, "/", cwd);
 		t_subj_restart_as(&s, "cwd", NULL);
@@ -132,17 +138,13 @@ static void test_cwd_gone(void)
 	struct cwd_arg a = { cwd, 022, 0 };
 	struct t_subject s;
 
-	in_dir(cwd, "gone");
-	if (mkdir(cwd, 0755) || close(open(in_dir(p, "gone/marker"),
-					   O_CREAT | O_WRONLY, 0644)))
-		t_bail("cwd setup");
+	mkdir_marker(in_dir(cwd, "gone"), 0755, p);
 	if (!t_subj_prepare(&s, "removed cwd", cwd_subject, &a)) {
 		unlink(p);
 		rmdir(cwd);
 		t_subj_refused(&s, NULL, NULL, ENOENT, "gone", name);
 		/* Back again: the same image restarts. */
-		if (mkdir(cwd, 0755) || close(open(p, O_CREAT | O_WRONLY, 0644)))
-			t_bail("cwd setup");
+		mkdir_marker(cwd, 0755, p);
 		t_subj_restart_as(&s, "cwd back again", NULL);
 	}
 	t_subj_cleanup(&s);
@@ -157,10 +159,7 @@ static void test_cwd_closed(void)
 	struct cwd_arg a = { cwd, 077, 1 };
 	struct t_subject s;
 
-	in_dir(cwd, "closed");
-	if (mkdir(cwd, 0777) || chmod(cwd, 0777) ||
-	    close(open(in_dir(p, "closed/marker"), O_CREAT | O_WRONLY, 0644)))
-		t_bail("cwd setup");
+	mkdir_marker(in_dir(cwd, "closed"), 0777, p);
 	if (!t_subj_prepare(&s, "user's cwd", cwd_subject, &a)) {
 		t_subj_restart_as(&s, "user's cwd", t_user_hook);
 		chmod(cwd, 0700);
