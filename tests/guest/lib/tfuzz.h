@@ -195,7 +195,11 @@ void tf_repro_emit(const char *name, const char *why, const void *buf,
 pid_t tf_fork(void);
 /* Wait for pid for at most ms: its wait status, or -1 if it did not end. */
 int tf_wait_ms(pid_t pid, int ms);
-/* The total of /proc/meminfo's MemAvailable (KiB) */
+/*
+ * Memory available (KiB): /proc/meminfo's MemAvailable plus the free pages
+ * on the per-cpu lists, which swing by tens of MiB with what was freed
+ * last and would hide a leak or fake one.
+ */
 long tf_mem_available(void);
 /* Allocated file handles (/proc/sys/fs/file-nr) */
 long tf_files_allocated(void);
