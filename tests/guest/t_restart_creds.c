@@ -33,13 +33,6 @@
 
 #include "tlib.h"
 
-#ifndef CKPT_HAVE_CREDS
-int main(void)
-{
-	t_skip("credentials", "the uapi headers have no creds record");
-	return t_done();
-}
-#else
 
 #define SYSCTL "/proc/sys/kernel/checkpoint_unprivileged"
 #define CAP(c)	(1ULL << (c))
@@ -637,4 +630,3 @@ int main(int argc, char **argv)
 	rmdir(dir);
 	return t_done();
 }
-#endif /* CKPT_HAVE_CREDS */

@@ -158,76 +158,7 @@ static void simple_subject(void *arg)
 	t_subj_check(0, "restored although its file is gone", " ");
 }
 
-#ifndef CKPT_HAVE_CREDS
-/*
- * The image names a file deleted since.  Files are restored after the
- * address space, so restart(2) has already changed the task when it finds
- * the file missing: as documented, the kernel logs the failure (the file's
- * path, error -ENOENT) and kills the task with SIGKILL instead of
- * returning an error.  Nothing of the restart may be left.
- */
-static void test_deleted(void)
-{
-	const char *name = "restart of an image whose file was deleted: killed by SIGKILL";
-	char path[PATH_MAX];
-	struct t_subject s;
-	const char *why;
-	int fd, err, status, i;
-	pid_t pid;
 
-	fd = t_mkstemp(path, "doomed");
-	close(fd);
-	if (t_subj_start(&s, simple_subject, path))
-		t_bail("subject");
-	if (t_subj_wait_ready(&s, name))
-		goto out;
-	err = t_subj_checkpoint(&s);
-	if (!t_check(!err, "deleted: checkpoint", "%s", t_errname(err)))
-		goto out;
-	t_subj_kill(&s);
-	unlink(path);
-	err = t_subj_restart(&s, 0);
-	pid = s.restart_pid;
-	status = s.restart_status;
-	if (s.pid > 0) {
-		/* Not ended within 0.5 s: it must still die, and soon. */
-		for (i = 0; i < 1000 && status == -1; i++) {
-			if (waitpid(s.pid, &status, WNOHANG) != s.pid) {
-				status = -1;
-				usleep(10000);
-			}
-		}
-		if (status == -1) {
-			t_fail(name, "the task still runs 10 s after restart(2); log %.300s",
-			       s.log ? s.log : "");
-			goto out;	/* t_subj_cleanup kills it */
-		}
-		s.pid = 0;
-	}
-	t_check((err == 0 || err == EINTR) && status != -1 && WIFSIGNALED(status) &&
-		WTERMSIG(status) == SIGKILL, name,
-		"restart gave %s, the task's status 0x%x; log %.300s",
-		t_errname(err), status, s.log ? s.log : "");
-	why = t_log_problem(s.log, ENOENT, NULL);
-	if (!why && !strstr(s.log, path))
-		why = "no line names the deleted file";
-	t_check(!why, "deleted: the log names the missing file with error -ENOENT",
-		"%s; log %.300s", why ? why : "", s.log ? s.log : "");
-	{
-		int gone = pid > 0 && kill(pid, 0) < 0 && errno == ESRCH;
-		pid_t left = waitpid(-1, NULL, WNOHANG);
-		int none = left < 0 && errno == ECHILD;
-
-		t_check(gone && none, "deleted: no task left",
-			"pid %d %s; waitpid(-1) %d", pid, gone ? "gone" : "still there",
-			left);
-	}
-out:
-	t_subj_cleanup(&s);
-}
-#endif
-
-#ifdef CKPT_HAVE_CREDS
 /*
  * The image names a file deleted since.  restart(2) opens the files before
  * it changes its caller: it returns ENOENT, the caller goes on unchanged,
@@ -756,7 +687,6 @@ static void test_new_kinds(void)
 	unlink(fifo3_path);
 	unlink(fifo4_path);
 }
-#endif /* CKPT_HAVE_CREDS */
 
 int main(void)
 {
@@ -780,13 +710,8 @@ int main(void)
 
 	t_subj_run("files", files_subject, NULL, 0);
 	test_refused(0, "checkpoint of a task with a socket: EOPNOTSUPP", "fd");
-#ifdef CKPT_HAVE_CREDS
 	test_missing();
 	test_new_kinds();
-#else
-	test_refused(1, "checkpoint of a task with an unlinked file: EOPNOTSUPP", "fd");
-	test_deleted();
-#endif
 
 	unlink(data_path);
 	unlink(app_path);

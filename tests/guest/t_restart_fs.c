@@ -18,13 +18,6 @@
 
 #include "tlib.h"
 
-#ifndef CKPT_HAVE_CREDS
-int main(void)
-{
-	t_skip("fs", "the uapi headers have no fs record");
-	return t_done();
-}
-#else
 
 static char dir[PATH_MAX];
 
@@ -244,4 +237,3 @@ int main(void)
 	rmdir(dir);
 	return t_done();
 }
-#endif /* CKPT_HAVE_CREDS */

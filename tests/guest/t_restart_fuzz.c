@@ -44,6 +44,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1152,6 +1153,27 @@ static void fuzz(uint64_t seed)
 	free(order);
 }
 
+/*
+ * A mutant restored with changed memory or registers runs arbitrary code
+ * as root: it may signal its parent or its process group (this program).
+ * Once the seeds are made, the fuzzer ignores every signal it does not
+ * need; a restart child gets the dispositions of its image anyway.
+ */
+static void ignore_stray_signals(void)
+{
+	int sig;
+
+	for (sig = 1; sig < NSIG; sig++) {
+		switch (sig) {
+		case SIGKILL: case SIGSTOP: case SIGCHLD: case SIGABRT:
+		case SIGSEGV: case SIGBUS: case SIGFPE: case SIGILL:
+		case SIGTRAP: case SIGSYS:
+			continue;
+		}
+		signal(sig, SIG_IGN);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t seed;
@@ -1171,6 +1193,7 @@ int main(int argc, char **argv)
 	check_coverage();
 	if (!nseeds)
 		t_bail("no seed image");
+	ignore_stray_signals();
 	fuzz(seed);
 	return t_done();
 }

@@ -24,13 +24,6 @@
 
 #include "tlib.h"
 
-#ifndef CKPT_HAVE_CREDS
-int main(void)
-{
-	t_skip("limits", "the uapi headers have no rlimits record");
-	return t_done();
-}
-#else
 
 /* Offset in the control file of the limits a subject expects */
 #define EXPECT_OFF 256
@@ -424,4 +417,3 @@ int main(void)
 	test_posix_timer();
 	return t_done();
 }
-#endif /* CKPT_HAVE_CREDS */

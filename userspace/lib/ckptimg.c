@@ -13,10 +13,8 @@
 
 #include "ckptimg.h"
 
-#ifdef CKPT_HAVE_CREDS
 #include <linux/capability.h>
 #include <linux/securebits.h>
-#endif
 
 /* The checkpoint(2) flags an image header may carry. */
 #define CKPT_HEADER_FLAGS	CHECKPOINT_SUBTREE
@@ -360,11 +358,9 @@ static int task_check(const struct ckpt_record *rec, struct ckpt_err *err)
 	if (t->tgid <= 0)
 		return fail(err, offsetof(struct ckpt_hdr_task, tgid), EBADMSG,
 			    "task: tgid %d", t->tgid);
-#ifdef CKPT_HAVE_CREDS
 	if (reserved_zero(err, offsetof(struct ckpt_hdr_task, reserved),
 			  t->reserved, "task"))
 		return -1;
-#endif
 	return 0;
 }
 
@@ -376,9 +372,6 @@ static void task_print(FILE *f, const struct ckpt_record *rec)
 	fprintf(f, "  %-12s %d\n", "pid", t->pid);
 	fprintf(f, "  %-12s %d\n", "tgid", t->tgid);
 	fprintf(f, "  %-12s 0x%x\n", "personality", t->personality);
-#ifndef CKPT_HAVE_CREDS
-	fprintf(f, "  %-12s 0%03o\n", "umask", t->umask);
-#endif
 	fprintf(f, "  %-12s %u\n", "exit_signal", t->exit_signal);
 	fprintf(f, "  %-12s %u\n", "pdeath_signal", t->pdeath_signal);
 	print_x64(f, "set_child_tid", t->set_child_tid);
@@ -626,21 +619,14 @@ static void files_print(FILE *f, const struct ckpt_record *rec)
 static const char *const file_kinds[] = {
 	[CKPT_FILE_REG] = "reg", [CKPT_FILE_DIR] = "dir",
 	[CKPT_FILE_CHR] = "chr", [CKPT_FILE_PIPE] = "pipe",
-#ifdef CKPT_HAVE_CREDS
 	[CKPT_FILE_FIFO] = "fifo", [CKPT_FILE_UNLINKED] = "unlinked",
-#endif
 };
 
-#ifdef CKPT_HAVE_CREDS
 #define CKPT_FILE_LAST	CKPT_FILE_UNLINKED
 /* Kinds of file whose record names another by its object tag. */
 #define HAS_OBJECT(kind) ((kind) == CKPT_FILE_PIPE || \
 			  (kind) == CKPT_FILE_FIFO || \
 			  (kind) == CKPT_FILE_UNLINKED)
-#else
-#define CKPT_FILE_LAST	CKPT_FILE_PIPE
-#define HAS_OBJECT(kind) ((kind) == CKPT_FILE_PIPE)
-#endif
 
 /* The open flags a file record may carry (x86-64 values). */
 #define CKPT_O_ACCMODE	00000003
@@ -834,14 +820,12 @@ static int pipe_check(const struct ckpt_record *rec, struct ckpt_err *err)
 	if (p->tag <= 0)
 		return fail(err, offsetof(struct ckpt_hdr_pipe, tag), EBADMSG,
 			    "pipe: tag %d", p->tag);
-#ifdef CKPT_HAVE_CREDS
 	if (p->flags & ~CKPT_PIPE_FIFO)
 		return fail(err, offsetof(struct ckpt_hdr_pipe, flags), EBADMSG,
 			    "pipe: unknown flags 0x%x", p->flags);
 	if (reserved_zero(err, offsetof(struct ckpt_hdr_pipe, reserved),
 			  p->reserved, "pipe"))
 		return -1;
-#endif
 	if (rec->len - sizeof(*p) > p->size)
 		return fail(err, offsetof(struct ckpt_hdr_pipe, size), EBADMSG,
 			    "pipe: %zu bytes in a pipe of %u",
@@ -855,10 +839,8 @@ static void pipe_print(FILE *f, const struct ckpt_record *rec)
 
 	fprintf(f, "  %-12s %d\n", "tag", p->tag);
 	fprintf(f, "  %-12s %u\n", "size", p->size);
-#ifdef CKPT_HAVE_CREDS
 	fprintf(f, "  %-12s 0x%x%s\n", "flags", p->flags,
 		p->flags & CKPT_PIPE_FIFO ? " (FIFO)" : "");
-#endif
 	fprintf(f, "  %-12s %zu bytes\n", "data", (size_t)(rec->len - sizeof(*p)));
 }
 
@@ -890,7 +872,6 @@ static void restart_block_print(FILE *f, const struct ckpt_record *rec)
 	print_x64(f, "rmtp", b->rmtp);
 }
 
-#ifdef CKPT_HAVE_CREDS
 
 /* CKPT_HDR_CREDS */
 
@@ -1225,7 +1206,6 @@ static void itimers_print(FILE *f, const struct ckpt_record *rec)
 	}
 }
 
-#endif /* CKPT_HAVE_CREDS */
 
 #endif /* CKPT_COMM_LEN */
 
@@ -1268,7 +1248,6 @@ static const struct ckpt_rec_type rec_types[] = {
 	{ CKPT_HDR_PIPE, "pipe", sizeof(struct ckpt_hdr_pipe), 1, 0,
 	  pipe_check, pipe_print },
 #endif
-#ifdef CKPT_HAVE_CREDS
 	{ CKPT_HDR_CREDS, "creds", sizeof(struct ckpt_hdr_creds), 1, 0,
 	  creds_check, creds_print },
 	{ CKPT_HDR_RLIMITS, "rlimits", sizeof(struct ckpt_hdr_rlimits), 0, 0,
@@ -1281,7 +1260,6 @@ static const struct ckpt_rec_type rec_types[] = {
 	  file_data_check, file_data_print },
 	{ CKPT_HDR_ITIMERS, "itimers", sizeof(struct ckpt_hdr_itimers), 0, 0,
 	  itimers_check, itimers_print },
-#endif
 };
 
 const struct ckpt_rec_type *ckpt_rec_type(uint32_t type)
@@ -1486,7 +1464,6 @@ static int tag_kind(const struct ckpt_reader *r, int32_t tag)
 	return 0;
 }
 
-#ifdef CKPT_HAVE_CREDS
 /* What may come next, for the message. */
 static const char *expected(const struct ckpt_task_state *ts)
 {
@@ -1521,32 +1498,6 @@ static const char *expected(const struct ckpt_task_state *ts)
 	}
 	return "?";
 }
-#else
-static const char *expected(const struct ckpt_task_state *ts)
-{
-	switch (ts->pos) {
-	case CKPT_TP_NONE:
-		return "task or tail";
-	case CKPT_TP_TASK:
-		return "mm";
-	case CKPT_TP_VMAS:
-		if (ts->vmas_left)
-			return ts->in_vma ? "vma or pages" : "vma";
-		return ts->in_vma ? "pages or files" : "files";
-	case CKPT_TP_FDS:
-		return ts->fds_left ? "pipe, file or fd" : "signals";
-	case CKPT_TP_FILE:
-		return "fd of the file";
-	case CKPT_TP_SIGNALS:
-		return ts->sigs_left ? "siginfo" : "restart_block or cpu";
-	case CKPT_TP_RESTART:
-		return "cpu";
-	default:
-		break;
-	}
-	return "?";
-}
-#endif
 
 /* A file record's object: the record of the kind its file kind needs. */
 static int check_object(struct ckpt_reader *r, const struct ckpt_record *rec)
@@ -1558,14 +1509,12 @@ static int check_object(struct ckpt_reader *r, const struct ckpt_record *rec)
 	case CKPT_FILE_PIPE:
 		want = CKPT_TAG_PIPE;
 		break;
-#ifdef CKPT_HAVE_CREDS
 	case CKPT_FILE_FIFO:
 		want = CKPT_TAG_FIFO;
 		break;
 	case CKPT_FILE_UNLINKED:
 		want = CKPT_TAG_TMPFILE;
 		break;
-#endif
 	default:
 		return 0;
 	}
@@ -1587,16 +1536,12 @@ static int check_place(struct ckpt_reader *r, const struct ckpt_record *rec)
 	struct ckpt_task_state *ts = &r->task;
 	const char *name = rec->rt->name;
 	uint64_t page = 1ULL << r->header.page_shift;
-#ifdef CKPT_HAVE_CREDS
 	/* Where the mm and the files come: after the fs, before the mm. */
 	const enum ckpt_task_pos before_files = CKPT_TP_FS;
 	const int files_done = ts->pos == CKPT_TP_FDS && !ts->fds_left;
 	const int in_tmpfile = ts->in_tmpfile;
 
 	ts->in_tmpfile = 0;	/* unless this is one of its file_data */
-#else
-	const enum ckpt_task_pos before_files = CKPT_TP_VMAS;
-#endif
 
 	switch (rec->type) {
 	case CKPT_HDR_HEADER:
@@ -1613,7 +1558,6 @@ static int check_place(struct ckpt_reader *r, const struct ckpt_record *rec)
 				       sizeof(r->first_task));
 		}
 		return 0;
-#ifdef CKPT_HAVE_CREDS
 	case CKPT_HDR_CREDS:
 	case CKPT_HDR_RLIMITS:
 	case CKPT_HDR_FS: {
@@ -1629,15 +1573,10 @@ static int check_place(struct ckpt_reader *r, const struct ckpt_record *rec)
 		ts->pos = after[i + 1];
 		return 0;
 	}
-#endif
 	case CKPT_HDR_MM: {
 		const struct ckpt_hdr_mm *m = rec->data;
 
-#ifdef CKPT_HAVE_CREDS
 		if (!files_done)
-#else
-		if (ts->pos != CKPT_TP_TASK)
-#endif
 			return place_fail(r, rec->off, name, expected(ts));
 		ts->pos = CKPT_TP_VMAS;
 		ts->vmas_left = m->nr_vmas;
@@ -1720,11 +1659,7 @@ static int check_place(struct ckpt_reader *r, const struct ckpt_record *rec)
 	case CKPT_HDR_SIGNALS: {
 		const struct ckpt_hdr_signals *sg = rec->data;
 
-#ifdef CKPT_HAVE_CREDS
 		if (ts->pos != CKPT_TP_VMAS || ts->vmas_left)
-#else
-		if (ts->pos != CKPT_TP_FDS || ts->fds_left)
-#endif
 			return place_fail(r, rec->off, name, expected(ts));
 		ts->pos = CKPT_TP_SIGNALS;
 		ts->sigs_left = sg->nr_pending;
@@ -1735,7 +1670,6 @@ static int check_place(struct ckpt_reader *r, const struct ckpt_record *rec)
 			return place_fail(r, rec->off, name, expected(ts));
 		ts->sigs_left--;
 		return 0;
-#ifdef CKPT_HAVE_CREDS
 	case CKPT_HDR_ITIMERS:
 		if (ts->pos != CKPT_TP_SIGNALS || ts->sigs_left)
 			return place_fail(r, rec->off, name, expected(ts));
@@ -1751,32 +1685,16 @@ static int check_place(struct ckpt_reader *r, const struct ckpt_record *rec)
 			return place_fail(r, rec->off, name, expected(ts));
 		ts->pos = CKPT_TP_NONE;
 		return 0;
-#else
-	case CKPT_HDR_RESTART_BLOCK:
-		if (ts->pos != CKPT_TP_SIGNALS || ts->sigs_left)
-			return place_fail(r, rec->off, name, expected(ts));
-		ts->pos = CKPT_TP_RESTART;
-		return 0;
-	case CKPT_HDR_CPU:
-		if ((ts->pos != CKPT_TP_SIGNALS || ts->sigs_left) &&
-		    ts->pos != CKPT_TP_RESTART)
-			return place_fail(r, rec->off, name, expected(ts));
-		ts->pos = CKPT_TP_NONE;
-		return 0;
-#endif
 	case CKPT_HDR_PIPE: {
 		const struct ckpt_hdr_pipe *pp = rec->data;
 		enum ckpt_tag_kind kind = CKPT_TAG_PIPE;
 
 		if (ts->pos != CKPT_TP_FDS || !ts->fds_left)
 			return place_fail(r, rec->off, name, expected(ts));
-#ifdef CKPT_HAVE_CREDS
 		if (pp->flags & CKPT_PIPE_FIFO)
 			kind = CKPT_TAG_FIFO;
-#endif
 		return add_tag(r, pp->tag, kind, rec->off);
 	}
-#ifdef CKPT_HAVE_CREDS
 	case CKPT_HDR_TMPFILE: {
 		const struct ckpt_hdr_tmpfile *t = rec->data;
 
@@ -1805,7 +1723,6 @@ static int check_place(struct ckpt_reader *r, const struct ckpt_record *rec)
 		ts->next_data = d->pos + n;
 		return 0;
 	}
-#endif
 	}
 	return 0;
 }

@@ -26,17 +26,6 @@
 #include <linux/checkpoint_hdr.h>
 #include <asm/checkpoint_hdr.h>
 
-/*
- * CKPT_HAVE_CREDS: the uapi header describes the task section with the
- * credentials, resource limits, fs, tmpfile, named pipe and interval timer
- * records (the format that moved umask from the task record to the fs
- * record).  The library still builds against the headers of the format
- * before, which define none of them.
- */
-#if defined(CKPT_COMM_LEN) && defined(CKPT_RLIM_NLIMITS)
-#define CKPT_HAVE_CREDS 1
-#endif
-
 /* Largest record read into memory whole. */
 #define CKPT_REC_MAX		(64U << 20)
 
@@ -91,8 +80,6 @@ enum ckpt_reader_state {
  * Where the reader is inside a task's records: header, [task, creds,
  * rlimits, fs, files, ((pipe | tmpfile file_data*)*, file?, fd)*, mm,
  * (vma, pages*)*, signals, siginfo*, itimers, restart_block?, cpu], tail.
- * (Without CKPT_HAVE_CREDS: [task, mm, (vma, pages*)*, files,
- * (pipe?, file?, fd)*, signals, siginfo*, restart_block?, cpu].)
  */
 enum ckpt_task_pos {
 	CKPT_TP_NONE,		/* between tasks: task or tail next */
@@ -194,10 +181,8 @@ int ckpt_first_task(int fd, struct ckpt_hdr_task *task, struct ckpt_err *err);
 
 /* Name of a signal ("SIGUSR1"), NULL when unknown. */
 const char *ckpt_signal_name(int sig);
-#ifdef CKPT_HAVE_CREDS
 /* Name of a capability ("CAP_SETUID"), NULL when unknown. */
 const char *ckpt_cap_name(unsigned int cap);
-#endif
 
 /* Read exactly n bytes unless the stream ends: bytes read, or -1 (errno). */
 ssize_t ckpt_read_full(int fd, void *buf, size_t n);

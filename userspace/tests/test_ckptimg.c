@@ -18,9 +18,7 @@
 
 #include "ckptimg.h"
 
-#ifdef CKPT_HAVE_CREDS
 #include <linux/capability.h>
-#endif
 
 static int passed, failed;
 static const char *outdir;
@@ -482,20 +480,15 @@ static void test_ckptinfo(void)
 /*
  * A task section: task, creds, rlimits, fs, files, pipe (FIFO), file, fd,
  * tmpfile, file_data(2), file, fd, file, fd, fd, mm, vma, pages(2),
- * vma(file), signals, siginfo, itimers, cpu.  Without CKPT_HAVE_CREDS:
- * task, mm, vma, pages(2), vma(file), files, file, fd, fd, signals,
- * siginfo, cpu.  The offset of each record in *offs.
+ * vma(file), signals, siginfo, itimers, cpu.  The offset of each record
+ * in *offs.
  */
 enum { R_TASK, R_MM, R_VMA, R_PAGES, R_VMA2, R_FILES, R_FILE, R_FD, R_FD2,
        R_SIGNALS, R_SIGINFO, R_CPU, R_TAIL,
        R_CREDS, R_RLIMITS, R_FS, R_PIPE, R_FIFO, R_FIFO_FD, R_TMPFILE,
        R_DATA, R_DATA2, R_UNL, R_UNL_FD, R_ITIMERS, R_N };
 
-#ifdef CKPT_HAVE_CREDS
 #define TASK_RECORDS	25	/* records of task_image() before its tail */
-#else
-#define TASK_RECORDS	13
-#endif
 
 static unsigned char rec[16384];
 static int skip_rec = -1;	/* task_image() leaves out this record */
@@ -579,7 +572,6 @@ static void add_fd(struct img *im, size_t *offs, int r, int fdno, int32_t file,
 	put(im, offs, r, fd->h.len);
 }
 
-#ifdef CKPT_HAVE_CREDS
 /* creds, rlimits, fs */
 static void task_creds(struct img *im, size_t *offs)
 {
@@ -666,20 +658,6 @@ static void task_files(struct img *im, size_t *offs)
 	add_fd(im, offs, R_FD, 3, 7, 0);
 	add_fd(im, offs, R_FD2, 9, 7, CKPT_FD_CLOEXEC);
 }
-#else
-static void task_files(struct img *im, size_t *offs)
-{
-	struct ckpt_hdr_files *fl = (void *)rec;
-
-	fl->h.type = CKPT_HDR_FILES;
-	fl->h.len = sizeof(*fl);
-	fl->nr_fds = 2;
-	put(im, offs, R_FILES, fl->h.len);
-	add_file(im, offs, R_FILE, 7, CKPT_FILE_REG, 02 | 02000, 0, "/tmp/data");
-	add_fd(im, offs, R_FD, 3, 7, 0);
-	add_fd(im, offs, R_FD2, 9, 7, CKPT_FD_CLOEXEC);
-}
-#endif
 
 static void task_image(struct img *im, size_t *offs)
 {
@@ -698,20 +676,12 @@ static void task_image(struct img *im, size_t *offs)
 	strcpy(t->comm, "victim");
 	t->pid = 4242;
 	t->tgid = 4242;
-#ifndef CKPT_HAVE_CREDS
-	t->umask = 022;
-#endif
 	t->exit_signal = SIGCHLD;
 	put(im, offs, R_TASK, t->h.len);
 
-#ifdef CKPT_HAVE_CREDS
 	task_creds(im, offs);
 	task_files(im, offs);
 	task_mm(im, offs);
-#else
-	task_mm(im, offs);
-	task_files(im, offs);
-#endif
 
 	sg->h.type = CKPT_HDR_SIGNALS;
 	sg->h.len = sizeof(*sg);
@@ -727,7 +697,6 @@ static void task_image(struct img *im, size_t *offs)
 	memcpy(si->info, &signo, sizeof(signo));
 	put(im, offs, R_SIGINFO, si->h.len);
 
-#ifdef CKPT_HAVE_CREDS
 	{
 		struct ckpt_hdr_itimers *it = (void *)rec;
 
@@ -738,7 +707,6 @@ static void task_image(struct img *im, size_t *offs)
 		it->it[2].interval = 3000000000LL;
 		put(im, offs, R_ITIMERS, it->h.len);
 	}
-#endif
 
 	c->h.type = CKPT_HDR_CPU;
 	c->h.len = sizeof(*c) + 832;
@@ -875,21 +843,13 @@ static void test_task_records(void)
 	/* Counts and order */
 	task_image(&im, o);
 	AT(&im, o, R_MM, struct ckpt_hdr_mm)->nr_vmas = 3;
-#ifdef CKPT_HAVE_CREDS
 	expect("mm announces more vmas", im.buf, im.len, EBADMSG, o[R_SIGNALS]);
-#else
-	expect("mm announces more vmas", im.buf, im.len, EBADMSG, o[R_FILES]);
-#endif
 	task_image(&im, o);
 	AT(&im, o, R_MM, struct ckpt_hdr_mm)->nr_vmas = 1;
 	expect("mm announces fewer vmas", im.buf, im.len, EBADMSG, o[R_VMA2]);
 	task_image(&im, o);
 	AT(&im, o, R_FILES, struct ckpt_hdr_files)->nr_fds += 1;
-#ifdef CKPT_HAVE_CREDS
 	expect("files announces more fds", im.buf, im.len, EBADMSG, o[R_MM]);
-#else
-	expect("files announces more fds", im.buf, im.len, EBADMSG, o[R_SIGNALS]);
-#endif
 	task_image(&im, o);
 	AT(&im, o, R_SIGNALS, struct ckpt_hdr_signals)->nr_pending = 0;
 	expect("siginfo not announced", im.buf, im.len, EBADMSG, o[R_SIGINFO]);
@@ -904,7 +864,6 @@ static void test_task_records(void)
 	expect("tail inside a task", im.buf, im.len, EBADMSG, o[R_CPU]);
 }
 
-#ifdef CKPT_HAVE_CREDS
 /* Set a field of record r of a fresh task image, expect e at its offset. */
 #define FIELD(name, r, type, field, value, e)				\
 	do {								\
@@ -1182,7 +1141,6 @@ static void test_new_records(void)
 	}
 }
 #undef FIELD
-#endif /* CKPT_HAVE_CREDS */
 #endif
 
 int main(int argc, char **argv)
@@ -1204,9 +1162,7 @@ int main(int argc, char **argv)
 #ifdef CKPT_COMM_LEN
 	test_task_records();
 #endif
-#ifdef CKPT_HAVE_CREDS
 	test_new_records();
-#endif
 
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
