@@ -42,19 +42,6 @@ static const char *outcome(int rc)
 	return buf;
 }
 
-static int sysctl_get(void)
-{
-	char buf[16] = "";
-	int fd = open(SYSCTL, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return n > 0 ? atoi(buf) : -1;
-}
-
 static int sysctl_set(int v)
 {
 	char buf[4];
@@ -181,7 +168,7 @@ int main(void)
 	expect_user("user checkpoints root's task: EPERM", CKPT_ROOT, EPERM);
 	expect_user("user restarts an image", RESTART_IMAGE, 0);
 
-	saved = sysctl_get();
+	saved = t_read_int(SYSCTL);
 	if (saved < 0) {
 		t_skip("kernel.checkpoint_unprivileged", "no " SYSCTL);
 	} else if (sysctl_set(0)) {

@@ -95,19 +95,6 @@ static uint64_t ambient_get(void)
 	return set;
 }
 
-static int read_int(const char *path)
-{
-	char buf[32] = "";
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return n > 0 ? atoi(buf) : -1;
-}
-
 static int write_int(const char *path, int v)
 {
 	char buf[16];
@@ -487,7 +474,7 @@ static void test_user(void)
 	unlink(path);
 
 	{
-		int saved = read_int(SYSCTL);
+		int saved = t_read_int(SYSCTL);
 
 		t_check(saved == 1, "kernel.checkpoint_unprivileged is 1 by default",
 			"%d", saved);
@@ -616,7 +603,7 @@ int main(int argc, char **argv)
 		t_skip("credentials", "not root");
 		return t_done();
 	}
-	last_cap = read_int("/proc/sys/kernel/cap_last_cap");
+	last_cap = t_read_int("/proc/sys/kernel/cap_last_cap");
 	if (last_cap < CAP_SYS_BOOT || last_cap > 63)
 		last_cap = CAP_LAST_CAP;
 	snprintf(dir, sizeof(dir), "%s/creds.%d", t_tmpdir(), getpid());

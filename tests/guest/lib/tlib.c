@@ -142,6 +142,19 @@ int t_file_with(const void *buf, size_t len, int flags, char *path)
 	return open(path, flags | O_CLOEXEC);
 }
 
+int t_read_int(const char *path)
+{
+	char buf[32] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? atoi(buf) : -1;
+}
+
 char *t_read_fd(int fd, size_t *len)
 {
 	size_t sz = 4096, n = 0;

@@ -38,6 +38,8 @@ int t_mkstemp(char *path, const char *tag);
 int t_file_with(const void *buf, size_t len, int flags, char *path);
 /* Read a whole fd from its current offset (pipes too); malloc'ed, NUL ended. */
 char *t_read_fd(int fd, size_t *len);
+/* The integer a file (a sysctl, a /proc value) holds; -1 if none. */
+int t_read_int(const char *path);
 char *t_read_path(const char *path, size_t *len);
 /* Fork a child that writes buf to fd, then closes it and exits. */
 pid_t t_feed(int fd, const void *buf, size_t len);
