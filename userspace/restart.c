@@ -3,11 +3,14 @@
  * restart - restore a checkpointed task from an image
  *
  * The tool reads the image's task record to learn its pid, without taking
- * the image from restart(2), creates a child with that pid (clone3 set_tid)
+ * the image from restart(2), creates a task with that pid (clone3 set_tid)
  * or, with --no-pids, any pid, which calls restart(2) with RESTART_TASKSELF and,
- * on success, never returns from it: the kernel turns the child into the
- * restored task.  The parent either waits for it and passes on its exit
- * status, or (-d) reports its pid and leaves it running.
+ * on success, never returns from it: the kernel turns it into the restored
+ * task.  When the pid cannot be had here (in use, or the caller may not
+ * choose pids) the task gets it in a new pid namespace, owned by a new user
+ * namespace for an unprivileged caller, whose first task is a small init
+ * (see pidns_init()).  The tool either waits for the restored task and
+ * passes on its exit status, or (-d) reports its pid and leaves it running.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +23,7 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -32,40 +36,65 @@
 
 #define PROG "restart"
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Where the task gets the image's pid: struct opts.pidns */
+enum { PIDNS_AUTO, PIDNS_ALWAYS, PIDNS_NEVER };
+
 struct opts {
 	const char *input;	/* NULL: standard input */
 	const char *logfile;	/* NULL: standard error */
 	const char *pidfile;
 	int detach;
 	int no_pids;
+	int pidns;		/* PIDNS_*; --pidns, --no-pidns */
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: " PROG " [-i FILE] [-l LOGFILE] [-d] [--pidfile FILE] [--no-pids]\n"
+		"Usage: " PROG " [-i FILE] [-l LOGFILE] [-d] [--pidfile FILE]\n"
+		"               [--pidns | --no-pidns | --no-pids]\n"
 		"\n"
 		"Restore the task saved in a checkpoint image read from FILE or from\n"
-		"standard input (a file, pipe or socket; not a terminal).  A child of\n"
-		"this tool calls restart(2) and becomes the restored task.  Without -d\n"
-		"the tool waits for it and exits with its exit status (128+N when it\n"
-		"is killed by signal N).\n"
+		"standard input (a file, pipe or socket; not a terminal).  A task\n"
+		"created by this tool calls restart(2) and becomes the restored task,\n"
+		"with the pid it had.  Without -d the tool waits for it and exits with\n"
+		"its exit status (128+N when it is killed by signal N); the signals\n"
+		"TERM, INT, HUP, QUIT, USR1 and USR2 sent to the tool go to it (those\n"
+		"of a terminal reach it directly).\n"
+		"\n"
+		"The pid: by default the task gets its saved pid in the tool's pid\n"
+		"namespace.  When that pid is in use here, or the caller lacks\n"
+		"CAP_SYS_ADMIN (or CAP_CHECKPOINT_RESTORE) to choose pids, it gets it\n"
+		"in a new pid namespace instead, and the tool says so.  The first task\n"
+		"of that namespace (pid 1) is then an init of the tool's, the restored\n"
+		"task's parent: it reaps the namespace's orphans, passes the signals\n"
+		"above on to the restored task and exits with its status when it ends\n"
+		"(the namespace ends with it); an image whose pid is 1 makes the\n"
+		"restored task itself the first task.  A caller who may not create a\n"
+		"pid namespace gets one owned by a new user namespace, in which only\n"
+		"its own uid and gid are mapped and the supplementary groups cannot\n"
+		"change (setgroups is denied): an image with other ids or groups fails\n"
+		"there (use --no-pids).  A streamed image (pipe, socket) whose pid is\n"
+		"in use is first read to its end, then the pid is waited for up to\n"
+		"10 s before a new namespace is taken, for `checkpoint -k PID |\n"
+		"restart`.\n"
 		"\n"
 		"Options:\n"
 		"  -i, --input FILE     read the image from FILE\n"
 		"  -l, --logfile FILE   write the kernel's restart log to FILE instead\n"
 		"                       of standard error\n"
-		"  -d, --detach         do not wait: print the restored task's pid (or\n"
-		"                       write it to --pidfile) and exit 0 once it runs\n"
-		"      --pidfile FILE   write the restored task's pid to FILE\n"
-		"      --no-pids        do not restore the original pids: the task gets\n"
-		"                       a new pid in the current pid namespace (by\n"
-		"                       default it gets its saved pid, which must be\n"
-		"                       free, and the caller needs CAP_SYS_ADMIN; an\n"
-		"                       image from a pipe or socket whose pid is in\n"
-		"                       use is first read to its end, then the pid is\n"
-		"                       waited for up to 10 s, for `checkpoint -k PID |\n"
-		"                       restart`)\n"
+		"  -d, --detach         do not wait: print the restored task's pid (as\n"
+		"                       seen in the tool's pid namespace; or write it to\n"
+		"                       --pidfile) and exit 0 once it runs\n"
+		"      --pidfile FILE   write the restored task's pid, as seen in the\n"
+		"                       tool's pid namespace, to FILE once it runs\n"
+		"      --pidns          always restore in a new pid namespace\n"
+		"      --no-pidns       never: fail when the saved pid cannot be had in\n"
+		"                       the tool's pid namespace\n"
+		"      --no-pids        do not restore the original pid: the task gets a\n"
+		"                       new pid in the tool's pid namespace\n"
 		"  -h, --help           print this help and exit\n"
 		"\n"
 		"Exit status: without -d the restored task's status; 1 when the restart\n"
@@ -74,17 +103,19 @@ static void usage(FILE *f)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_PIDFILE = 0x100, OPT_NO_PIDS };
+	enum { OPT_PIDFILE = 0x100, OPT_NO_PIDS, OPT_PIDNS, OPT_NO_PIDNS };
 	static const struct option longopts[] = {
 		{ "input", required_argument, NULL, 'i' },
 		{ "logfile", required_argument, NULL, 'l' },
 		{ "detach", no_argument, NULL, 'd' },
 		{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 		{ "no-pids", no_argument, NULL, OPT_NO_PIDS },
+		{ "pidns", no_argument, NULL, OPT_PIDNS },
+		{ "no-pidns", no_argument, NULL, OPT_NO_PIDNS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	int c, modes = 0;
 
 	while ((c = getopt_long(argc, argv, "i:l:dh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -102,6 +133,15 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_NO_PIDS:
 			o->no_pids = 1;
+			modes |= 1;
+			break;
+		case OPT_PIDNS:
+			o->pidns = PIDNS_ALWAYS;
+			modes |= 2;
+			break;
+		case OPT_NO_PIDNS:
+			o->pidns = PIDNS_NEVER;
+			modes |= 4;
 			break;
 		case 'h':
 			usage(stdout);
@@ -113,6 +153,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (optind != argc) {
 		fprintf(stderr, PROG ": too many arguments\n");
+		usage(stderr);
+		return -1;
+	}
+	if (modes & (modes - 1)) {
+		fprintf(stderr, PROG ": --pidns, --no-pidns and --no-pids exclude each other\n");
 		usage(stderr);
 		return -1;
 	}
@@ -129,14 +174,15 @@ static int default_logfd(void)
 }
 
 /*
- * The restarting child.  restart(2) only returns when the image held no
- * task or the restart failed; then the child reports which through @syncfd
+ * The restarting task.  restart(2) only returns when the image held no
+ * task or the restart failed; then the task reports which through @syncfd
  * (0 or the errno) and exits.  When it succeeds the kernel has replaced
- * the child's file table with the restored task's, which closes @syncfd:
- * the parent sees end of file with nothing written.
+ * the task's file table with the restored task's, which closes @syncfd:
+ * the reader sees end of file with nothing written.  @userns: the task is
+ * in a user namespace of the tool's, which maps only the caller's ids.
  */
 static void __attribute__((noreturn))
-restarter(int imgfd, int logfd, int syncfd)
+restarter(int imgfd, int logfd, int syncfd, int userns)
 {
 	int err = 0;
 
@@ -146,6 +192,9 @@ restarter(int imgfd, int logfd, int syncfd)
 		ckpt_write_full(syncfd, &err, sizeof(err));
 	if (err) {
 		fprintf(stderr, PROG ": restart: %s\n", strerror(err));
+		if (userns && (err == EINVAL || err == EPERM))
+			fprintf(stderr, PROG ": the new user namespace maps only uid %u and gid %u and denies setgroups: an image with other ids or supplementary groups cannot be restored in it (the kernel's log names them); use --no-pids\n",
+				getuid(), getgid());
 		_exit(1);
 	}
 	fprintf(stderr, PROG ": image holds no task\n");
@@ -356,30 +405,197 @@ static long clone_with_pid(pid_t want)
 	return syscall(SYS_clone3, &args, sizeof(args));
 }
 
+/* Ask for the pid again until it is free, for up to PID_WAIT_MS. */
+static long wait_for_pid(pid_t want)
+{
+	struct timespec tick = { 0, 10000000 };
+	long pid = -1;
+	int i;
+
+	for (i = 0; i < PID_WAIT_MS / 10; i++) {
+		pid = clone_with_pid(want);
+		if (pid >= 0 || errno != EEXIST)
+			break;
+		nanosleep(&tick, NULL);
+		errno = EEXIST;
+	}
+	return pid;
+}
+
+/* Whether the image comes from a pipe or socket (errno is kept). */
+static int is_stream(int fd)
+{
+	int err = errno, ret;
+	struct stat st;
+
+	ret = !fstat(fd, &st) && !S_ISREG(st.st_mode);
+	errno = err;
+	return ret;
+}
+
 /*
- * Create the task that becomes the restored task: the one place where its
- * pid is decided.  Returns the child's pid (in the child: 0), or -1 with a
- * message printed.
+ * Wait for pid and give the tool's status for it: its exit code, or 128+N
+ * when signal N killed it.  Other children that end meanwhile are reaped:
+ * an init's orphans, the feeder of a stream.
+ */
+static int wait_status(pid_t pid)
+{
+	int status;
+	pid_t p;
+
+	do {
+		p = waitpid(-1, &status, 0);
+		if (p < 0 && errno != EINTR) {
+			fprintf(stderr, PROG ": waitpid: %s\n", strerror(errno));
+			return 1;
+		}
+	} while (p != pid);
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 1;
+}
+
+/*
+ * A new pid namespace (clone_pidns()): the tool's child is its first task,
+ * and when that is not the restored task, an init (pidns_init()) that
+ * talks to the tool over a socket pair.
+ */
+struct newns {
+	int on;
+	int userns;	/* owned by a new user namespace */
+	int ctl;	/* the tool's end or the child's of the pair; -1 */
+};
+
+static int write_proc(pid_t pid, const char *name, const char *text)
+{
+	size_t len = strlen(text);
+	char path[64];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, text, len) != (ssize_t)len) {
+		fprintf(stderr, PROG ": %s: %s\n", path, strerror(errno));
+		ret = -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/*
+ * Map the caller's own uid and gid, and nothing else, into the new user
+ * namespace of pid, setgroups denied: what an unprivileged caller may.
+ * The image's ids are read in the caller's user namespace, so an image of
+ * the caller's own task keeps its ids.
+ */
+static int map_ids(pid_t pid)
+{
+	char map[64];
+
+	if (write_proc(pid, "setgroups", "deny"))
+		return -1;
+	snprintf(map, sizeof(map), "%u %u 1\n", geteuid(), geteuid());
+	if (write_proc(pid, "uid_map", map))
+		return -1;
+	snprintf(map, sizeof(map), "%u %u 1\n", getegid(), getegid());
+	return write_proc(pid, "gid_map", map);
+}
+
+/*
+ * Create the first task of a new pid namespace, which a new user namespace
+ * owns when the caller may not create a pid namespace alone.  The child
+ * waits for a byte on the socket pair: the tool sends it once the user
+ * namespace's maps are written.  Returns the child's pid (in the child: 0),
+ * or -1 with a message printed.
+ */
+static pid_t clone_pidns(struct newns *ns)
+{
+	struct clone_args args = {
+		.flags = CLONE_NEWPID,
+		.exit_signal = SIGCHLD,
+	};
+	int sp[2], one = 1;
+	char go = 'g';
+	long pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp)) {
+		fprintf(stderr, PROG ": socketpair: %s\n", strerror(errno));
+		return -1;
+	}
+	/* The init's report carries the restored task's pid: see init_report() */
+	setsockopt(sp[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
+	pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid < 0 && errno == EPERM) {
+		args.flags |= CLONE_NEWUSER;
+		pid = syscall(SYS_clone3, &args, sizeof(args));
+	}
+	ns->on = 1;
+	ns->userns = !!(args.flags & CLONE_NEWUSER);
+	ns->ctl = pid ? sp[0] : sp[1];
+	close(pid ? sp[1] : sp[0]);
+	if (pid == 0) {
+		if (read(ns->ctl, &go, 1) != 1)
+			_exit(1);	/* the tool gave up */
+		return 0;
+	}
+	if (pid < 0) {
+		fprintf(stderr, PROG ": cannot create a new pid namespace%s: %s; use --no-pids\n",
+			ns->userns ? " (in a new user namespace)" : "",
+			strerror(errno));
+	} else if ((ns->userns && map_ids(pid)) || write(ns->ctl, &go, 1) != 1) {
+		kill(pid, SIGKILL);
+		wait_status(pid);
+		pid = -1;
+	}
+	if (pid < 0)
+		close(ns->ctl);
+	return pid;
+}
+
+static void pid_unavailable(pid_t want, int err)
+{
+	switch (err) {
+	case EEXIST:
+		fprintf(stderr, PROG ": pid %d is in use; use --no-pids or --pidns\n",
+			want);
+		break;
+	case EPERM:
+		fprintf(stderr, PROG ": restoring pid %d needs CAP_SYS_ADMIN in this pid namespace; use --no-pids or --pidns\n",
+			want);
+		break;
+	default:
+		fprintf(stderr, PROG ": cannot create a task with pid %d: %s; use --no-pids\n",
+			want, strerror(err));
+	}
+}
+
+/*
+ * Create the task that becomes the restored task, or the init of its pid
+ * namespace: the one place where its pid is decided.  Returns the child's
+ * pid (in the child: 0), or -1 with a message printed.
  *
  * With the image's pid known and not --no-pids, clone3() with set_tid asks
  * for that pid: it must be free and the caller privileged in its pid
- * namespace, else the tool fails and suggests --no-pids.  Otherwise (or
- * for an image without a task, which restart(2) then reports) fork().
+ * namespace.  When it is in use or the caller is not privileged, the task
+ * gets it in a new pid namespace instead (clone_pidns()), which --pidns
+ * asks for at once and --no-pidns forbids.  With --no-pids (or for an
+ * image without a task, which restart(2) then reports) fork().
  *
  * A streamed image (pipe, socket) whose pid is in use may come from
  * `checkpoint -k PID | restart`: the task is still there while its image
  * is written, checkpoint kills it only once the image is complete, and its
  * pid is free once its parent has reaped it.  Then the tool takes in the
  * whole stream (the writer cannot finish while nobody reads it), and asks
- * for the pid again for up to PID_WAIT_MS.  An image in a regular file
- * gets no such wait.
+ * for the pid again for up to PID_WAIT_MS before it takes a new pid
+ * namespace.  An image in a regular file gets no such wait.
  */
-static pid_t create_task(const struct opts *o, pid_t want, int *imgfd)
+static pid_t create_task(const struct opts *o, pid_t want, int *imgfd,
+			 struct newns *ns)
 {
-	struct timespec tick = { 0, 10000000 };
-	struct stat st;
 	long pid;
-	int i;
 
 	if (o->no_pids || want <= 0) {
 		pid = fork();
@@ -387,34 +603,23 @@ static pid_t create_task(const struct opts *o, pid_t want, int *imgfd)
 			fprintf(stderr, PROG ": fork: %s\n", strerror(errno));
 		return pid;
 	}
+	if (o->pidns == PIDNS_ALWAYS)
+		return clone_pidns(ns);
 	pid = clone_with_pid(want);
-	if (pid >= 0)
-		return pid;
-	if (errno == EEXIST && !fstat(*imgfd, &st) && !S_ISREG(st.st_mode)) {
+	if (pid < 0 && errno == EEXIST && is_stream(*imgfd)) {
 		if (spool_image(imgfd))
 			return -1;
-		for (i = 0; i < PID_WAIT_MS / 10; i++) {
-			pid = clone_with_pid(want);
-			if (pid >= 0 || errno != EEXIST)
-				break;
-			nanosleep(&tick, NULL);
-			errno = EEXIST;
-		}
-		if (pid >= 0)
-			return pid;
+		pid = wait_for_pid(want);
 	}
-	switch (errno) {
-	case EEXIST:
-		fprintf(stderr, PROG ": pid %d is in use; use --no-pids\n", want);
-		break;
-	case EPERM:
-		fprintf(stderr, PROG ": restoring pid %d needs CAP_SYS_ADMIN in this pid namespace; use --no-pids\n",
-			want);
-		break;
-	default:
-		fprintf(stderr, PROG ": cannot create a task with pid %d: %s; use --no-pids\n",
-			want, strerror(errno));
+	if (pid >= 0)
+		return pid;
+	if (o->pidns == PIDNS_AUTO && (errno == EEXIST || errno == EPERM)) {
+		fprintf(stderr, PROG ": pid %d %s: restoring it in a new pid namespace\n",
+			want, errno == EEXIST ? "is in use here" :
+			"cannot be chosen here without CAP_SYS_ADMIN");
+		return clone_pidns(ns);
 	}
+	pid_unavailable(want, errno);
 	return -1;
 }
 
@@ -429,50 +634,38 @@ static int write_pidfile(const char *path, pid_t pid)
 	return 0;
 }
 
-static int wait_status(pid_t pid)
-{
-	int status;
+/* The task the tool's or the init's signals go to */
+static volatile pid_t target;
 
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			fprintf(stderr, PROG ": waitpid: %s\n", strerror(errno));
-			return 1;
-		}
-	}
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return 1;
+static void forward(int sig, siginfo_t *si, void *uc)
+{
+	int err = errno;
+
+	(void)uc;
+	/*
+	 * Only what a process sent: a terminal's signals (SI_KERNEL) reach
+	 * the whole foreground process group, the restored task too.
+	 */
+	if (target > 0 && si->si_code <= 0)
+		kill(target, sig);
+	errno = err;
 }
 
-static pid_t child;
-
-static void forward_signal(int sig)
+static void forward_signals(pid_t pid)
 {
-	if (child > 0)
-		kill(child, sig);
-}
+	static const int sigs[] = {
+		SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
+	};
+	struct sigaction sa = {
+		.sa_sigaction = forward,
+		.sa_flags = SA_SIGINFO | SA_RESTART,
+	};
+	size_t i;
 
-/* Wait for the restored task; signals meant for the tool go to it. */
-static int wait_restored(const struct opts *o, pid_t pid)
-{
-	struct sigaction sa = { .sa_handler = forward_signal };
-
-	child = pid;
+	target = pid;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	/* A terminal's ^C and ^\ reach the child through its process group. */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGQUIT, SIG_IGN);
-
-	if (o->pidfile && write_pidfile(o->pidfile, pid)) {
-		kill(pid, SIGKILL);
-		wait_status(pid);
-		return 1;
-	}
-	return wait_status(pid);
+	for (i = 0; i < ARRAY_SIZE(sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
 }
 
 /*
@@ -481,9 +674,11 @@ static int wait_restored(const struct opts *o, pid_t pid)
  * replaces its file table the kernel closes it (end of file, nothing
  * written); a child that returned from restart(2) writes its errno.  A
  * restart that fails after the task started to change is killed by the
- * kernel: end of file too, then the child is found dead.
+ * kernel: end of file too, then (-d) the child is found dead; without -d
+ * its status is what the tool passes on.
  *
- * Returns 0 once it runs, else the tool's exit status (1).
+ * Returns 0 once it runs, -1 when the image held no task, else the tool's
+ * exit status (1), the child reaped.
  */
 static int synced(const struct opts *o, pid_t pid, int syncfd)
 {
@@ -503,6 +698,8 @@ static int synced(const struct opts *o, pid_t pid, int syncfd)
 		wait_status(pid);
 		return 1;
 	}
+	if (!o->detach)
+		return 0;
 	nanosleep(&moment, NULL);
 	if (waitpid(pid, &status, WNOHANG) == pid) {
 		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
@@ -516,37 +713,158 @@ static int synced(const struct opts *o, pid_t pid, int syncfd)
 	return 0;
 }
 
-/* -d: return once the child is the restored task (or has given up). */
-static int detach(const struct opts *o, pid_t pid, int syncfd)
+/*
+ * The init's one message to the tool: synced()'s outcome and, when 0, the
+ * restored task's pid as credentials,
+ * which the kernel gives the tool as seen in the tool's pid namespace.
+ * Returns 0, or -1 with a message printed.
+ */
+static int report_to_tool(int ctl, int rc, pid_t pid)
 {
-	int rc = synced(o, pid, syncfd);
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(struct ucred))];
+	} cm;
+	struct ucred cred = { .pid = pid, .uid = getuid(), .gid = getgid() };
+	struct iovec iov = { .iov_base = &rc, .iov_len = sizeof(rc) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
 
-	if (rc)
-		return rc < 0 ? 0 : rc;
-	if (o->pidfile) {
-		if (write_pidfile(o->pidfile, pid)) {
-			kill(pid, SIGKILL);
-			return 1;
-		}
-	} else {
-		printf("%d\n", pid);
-		if (fflush(stdout)) {
-			fprintf(stderr, PROG ": stdout: %s\n", strerror(errno));
-			return 1;
-		}
+	if (!rc) {
+		memset(&cm, 0, sizeof(cm));
+		msg.msg_control = cm.buf;
+		msg.msg_controllen = sizeof(cm.buf);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_CREDENTIALS;
+		c->cmsg_len = CMSG_LEN(sizeof(cred));
+		memcpy(CMSG_DATA(c), &cred, sizeof(cred));
 	}
-	return 0;
+	if (sendmsg(ctl, &msg, MSG_NOSIGNAL) == sizeof(rc))
+		return 0;
+	fprintf(stderr, PROG ": reporting to the tool: %s\n", strerror(errno));
+	return -1;
+}
+
+/*
+ * The tool's side: 0 with the restored task's pid in *pid, or the tool's
+ * exit status as synced() gives it, the init reaped.
+ */
+static int init_report(pid_t init, int ctl, pid_t *pid)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(struct ucred))];
+	} cm;
+	struct ucred cred;
+	int rc = 1;
+	struct iovec iov = { .iov_base = &rc, .iov_len = sizeof(rc) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cm.buf, .msg_controllen = sizeof(cm.buf),
+	};
+	struct cmsghdr *c;
+	ssize_t n;
+
+	do
+		n = recvmsg(ctl, &msg, 0);
+	while (n < 0 && errno == EINTR);
+	close(ctl);
+	*pid = 0;
+	for (c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL; c; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_CREDENTIALS)
+			continue;
+		memcpy(&cred, CMSG_DATA(c), sizeof(cred));
+		*pid = cred.pid;
+	}
+	if (n == sizeof(rc) && !rc && *pid > 0)
+		return 0;
+	if (n != sizeof(rc) || !rc) {	/* it did not say why */
+		fprintf(stderr, PROG ": the init of the new pid namespace ended without giving the restored task's pid\n");
+		kill(init, SIGKILL);
+		rc = 1;
+	}
+	wait_status(init);
+	return rc;
+}
+
+/*
+ * A detached init leaves the caller's terminal, and the pipe it may read
+ * the tool's output from, alone.
+ */
+static void let_go(void)
+{
+	int null = open("/dev/null", O_RDWR);
+
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+	}
+	close_range(3, ~0U, 0);
+}
+
+/*
+ * The first task of a new pid namespace, when the restored task is not:
+ * its init.  It creates the restored task with the image's pid, inside the
+ * namespace, where it may choose pids, and once that runs reports to the
+ * tool (report_to_tool()).  Then it is the restored task's parent: it
+ * passes signals on to it, reaps every child of the namespace (orphans
+ * come to it) and when the restored task ends exits with the status the
+ * tool would give, which ends the namespace.  Until it has handlers, an
+ * init gets no signal but SIGKILL and SIGSTOP from outside.
+ */
+static void __attribute__((noreturn))
+pidns_init(const struct opts *o, pid_t want, int imgfd, int logfd,
+	   const int sync[2], const struct newns *ns)
+{
+	int rc = 0;
+	pid_t pid;
+
+	pid = clone_with_pid(want);
+	if (pid == 0) {
+		close(ns->ctl);
+		close(sync[0]);
+		restarter(imgfd, logfd, sync[1], ns->userns);
+	}
+	if (pid < 0) {
+		fprintf(stderr, PROG ": cannot create pid %d in the new pid namespace: %s\n",
+			want, strerror(errno));
+		rc = 1;
+	}
+	close(imgfd);
+	if (o->logfile)
+		close(logfd);
+	close(sync[1]);
+	if (!rc)
+		rc = synced(o, pid, sync[0]);
+	if (!rc)
+		forward_signals(pid);
+	if (report_to_tool(ns->ctl, rc, pid) && !rc) {
+		kill(pid, SIGKILL);
+		wait_status(pid);
+		rc = 1;
+	}
+	close(ns->ctl);
+	if (rc)
+		_exit(rc < 0 ? 0 : rc);
+	if (o->detach)
+		let_go();
+	_exit(wait_status(pid));
 }
 
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
 	struct ckpt_hdr_task task;
-	int imgfd, logfd, found, sync[2] = { -1, -1 };
-	pid_t pid;
+	struct newns ns = { .ctl = -1 };
+	int imgfd, logfd, rc, init, sync[2];
+	pid_t want, pid, restored;
 
 	if (parse_args(argc, argv, &o))
 		return 2;
+	/* An inherited SIG_IGN would reap the tasks the tool waits for */
+	signal(SIGCHLD, SIG_DFL);
 
 	if (o.input) {
 		imgfd = open(o.input, O_RDONLY);
@@ -574,31 +892,62 @@ int main(int argc, char **argv)
 		logfd = default_logfd();
 	}
 
-	found = peek_task(&imgfd, &task);
+	want = peek_task(&imgfd, &task) ? task.pid : 0;
 
-	if (o.detach && pipe(sync) < 0) {
+	if (pipe(sync) < 0) {
 		fprintf(stderr, PROG ": pipe: %s\n", strerror(errno));
 		return 1;
 	}
 
 	fflush(NULL);
-	pid = create_task(&o, found ? task.pid : 0, &imgfd);
+	pid = create_task(&o, want, &imgfd, &ns);
 	if (pid < 0)
 		return 1;
+	/* An image whose pid is 1 is restored as the namespace's first task */
+	init = ns.on && want != 1;
 	if (pid == 0) {
-		if (sync[0] >= 0)
-			close(sync[0]);
-		restarter(imgfd, logfd, sync[1]);
+		if (init)
+			pidns_init(&o, want, imgfd, logfd, sync, &ns);
+		if (ns.on)
+			close(ns.ctl);
+		close(sync[0]);
+		restarter(imgfd, logfd, sync[1], ns.userns);
 	}
 
 	/* The image and the log belong to the child now. */
 	close(imgfd);
 	if (o.logfile)
 		close(logfd);
-
-	if (o.detach) {
-		close(sync[1]);
-		return detach(&o, pid, sync[0]);
+	close(sync[1]);
+	restored = pid;
+	if (init) {
+		close(sync[0]);
+		rc = init_report(pid, ns.ctl, &restored);
+	} else {
+		if (ns.on)
+			close(ns.ctl);
+		rc = synced(&o, pid, sync[0]);
 	}
-	return wait_restored(&o, pid);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	/* Signals for the restored task: only now that it is one */
+	if (!o.detach)
+		forward_signals(pid);
+
+	if (o.pidfile && write_pidfile(o.pidfile, restored)) {
+		kill(restored, SIGKILL);
+		if (!o.detach)
+			wait_status(pid);
+		return 1;
+	}
+	if (!o.detach)
+		return wait_status(pid);
+	if (!o.pidfile) {
+		printf("%d\n", restored);
+		if (fflush(stdout)) {
+			fprintf(stderr, PROG ": stdout: %s\n", strerror(errno));
+			return 1;
+		}
+	}
+	return 0;
 }
