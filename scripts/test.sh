@@ -17,6 +17,7 @@ logdir=$LCR_LOGS/test
 mkdir -p "$logdir"
 total_pass=0 total_fail=0
 summary=()
+failures=()
 declare -A status
 T0=$(lcr_now)
 
@@ -68,7 +69,8 @@ stage() {
 		if [ -n "$line" ]; then
 			p=${line%% passed*}; f=${line#*passed, }; f=${f%% failed*}
 		fi
-		grep -E '^(not )?ok - |^# failing|^SKIPPED|SKIPPED:' "$log" | head -n 200 | sed 's/^/    /'
+		grep -E '^not ok - |^# failing|^SKIPPED|SKIPPED:' "$log" | head -n 100 | sed 's/^/    /'
+		failures+=("$(grep -E '^not ok - ' "$log" | head -n 20 | sed "s/^/    $name: /")")
 		if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
 			f=1
 			note=" (exit status $rc)"
@@ -133,6 +135,9 @@ stage checkpatch  yes "tree"     "$S/checkpatch.sh"
 
 echo
 echo "=== summary (logs in $logdir)"
+for f in "${failures[@]}"; do
+	[ -n "$f" ] && printf '%s\n' "$f"
+done
 printf '    %s\n' "${summary[@]}"
 echo "    total wall time $(($(lcr_now) - T0))s"
 echo "$total_pass passed, $total_fail failed"

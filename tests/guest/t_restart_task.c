@@ -2,7 +2,8 @@
 /*
  * A single task survives checkpoint, SIGKILL and restart(2): a counter keeps
  * counting, comm, umask and (as root) the pid are the same, general, x87,
- * SSE and AVX registers hold their values across the restart.  Each
+ * SSE and AVX registers hold their values across the restart, and so do
+ * TLS descriptors (set_thread_area) and a gs selector of one.  Each
  * subject verifies itself after the restart and reports through its
  * report file.
  */
@@ -13,8 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <asm/ldt.h>
+#include <asm/prctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "tlib.h"
@@ -392,6 +397,96 @@ static void x87_subject(void *arg)
 		     o->mxcsr, mxcsr_in);
 }
 
+/*
+ * Two TLS descriptors: one loaded into gs over a page below 4 GiB (read
+ * through %gs after the restart), one only in the table.
+ */
+static int tls_same(const struct user_desc *a, const struct user_desc *b)
+{
+	return a->entry_number == b->entry_number &&
+	       a->base_addr == b->base_addr && a->limit == b->limit &&
+	       a->seg_32bit == b->seg_32bit && a->contents == b->contents &&
+	       a->read_exec_only == b->read_exec_only &&
+	       a->limit_in_pages == b->limit_in_pages &&
+	       a->seg_not_present == b->seg_not_present &&
+	       a->useable == b->useable;
+}
+
+/*
+ * set_thread_area(2) and get_thread_area(2) of the i386 ABI, which a 64-bit
+ * task reaches through int $0x80 (its own table has no entry for them):
+ * @u must be below 4 GiB.
+ */
+static long int80_thread_area(int set, struct user_desc *u)
+{
+	long ret;
+
+	__asm__ volatile("int $0x80"
+			 : "=a"(ret)
+			 : "a"(set ? 243L : 244L), "b"(u)
+			 : "memory", "r8", "r9", "r10", "r11");
+	return ret;
+}
+
+static void tls_subject(void *arg)
+{
+	static const struct user_desc init[2] = {
+		{ .entry_number = -1, .limit = 0xfff, .seg_32bit = 1,
+		  .useable = 1 },
+		{ .entry_number = -1, .base_addr = 0x12345000, .limit = 0xff,
+		  .seg_32bit = 1, .limit_in_pages = 1, .read_exec_only = 1 },
+	};
+	uint32_t *area, v0 = 0, v1 = 0;
+	struct user_desc *d, *got;
+	unsigned long base = 0;
+	uint16_t sel, now = 0;
+	long ret;
+	int i;
+
+	(void)arg;
+	area = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+	if (area == MAP_FAILED) {
+		t_subj_check(0, "mmap below 4 GiB", "%s", strerror(errno));
+		return;
+	}
+	area[0] = 0x7e57c0de;
+	area[1] = 42;
+	d = (struct user_desc *)(area + 256);
+	got = d + 2;
+	memcpy(d, init, sizeof(init));
+	d[0].base_addr = (uint32_t)(uintptr_t)area;
+	for (i = 0; i < 2; i++) {
+		ret = int80_thread_area(1, &d[i]);
+		if (ret) {
+			t_subj_check(0, "set_thread_area", "%s", strerror(-ret));
+			return;
+		}
+	}
+	sel = (d[0].entry_number << 3) | 3;
+	__asm__ volatile("mov %0, %%gs" : : "r"(sel));
+	t_subj_ready();
+	t_subj_wait_go();
+	__asm__ volatile("mov %%gs, %0\n\t"
+			 "movl %%gs:0, %1\n\t"
+			 "movl %%gs:4, %2"
+			 : "=r"(now), "=r"(v0), "=r"(v1));
+	t_subj_check(now == sel, "gs selector kept", "%#x, expected %#x", now, sel);
+	t_subj_check(v0 == 0x7e57c0de && v1 == 42, "memory read through gs",
+		     "%#x %u", v0, v1);
+	syscall(SYS_arch_prctl, ARCH_GET_GS, &base);
+	t_subj_check(base == (uintptr_t)area, "gs base is the descriptor's",
+		     "%#lx, expected %p", base, (void *)area);
+	for (i = 0; i < 2; i++) {
+		memset(got, 0, sizeof(*got));
+		got->entry_number = d[i].entry_number;
+		t_subj_check(!int80_thread_area(0, got) && tls_same(got, &d[i]),
+			     i ? "unused descriptor kept" : "gs descriptor kept",
+			     "entry %u base %#x limit %#x", got->entry_number,
+			     got->base_addr, got->limit);
+	}
+}
+
 int main(void)
 {
 	pid_t same = getuid() == 0;
@@ -417,5 +512,6 @@ int main(void)
 	else
 		t_skip("avx", "the CPU or kernel has no AVX");
 	t_subj_run("x87", x87_subject, NULL, 0);
+	t_subj_run("tls", tls_subject, NULL, 0);
 	return t_done();
 }

@@ -385,9 +385,13 @@ static void task_print(FILE *f, const struct ckpt_record *rec)
 
 /* CKPT_HDR_CPU */
 
+/* GDT index of the first TLS descriptor of x86-64 */
+#define CKPT_X86_TLS_MIN 12
+
 static int cpu_check(const struct ckpt_record *rec, struct ckpt_err *err)
 {
 	const struct ckpt_hdr_cpu *c = rec->data;
+	unsigned int i;
 
 	if (reserved_zero(err, offsetof(struct ckpt_hdr_cpu, reserved),
 			  c->reserved, "cpu"))
@@ -396,6 +400,11 @@ static int cpu_check(const struct ckpt_record *rec, struct ckpt_err *err)
 		return fail(err, offsetof(struct ckpt_hdr_cpu, xstate_size),
 			    EBADMSG, "cpu: xstate_size %u, the record holds %zu",
 			    c->xstate_size, (size_t)(rec->len - sizeof(*c)));
+	for (i = 0; i < CKPT_X86_TLS_ENTRIES; i++)
+		if (c->tls[i].entry_number != CKPT_X86_TLS_MIN + i)
+			return fail(err, offsetof(struct ckpt_hdr_cpu, tls[i]),
+				    EBADMSG, "cpu: TLS descriptor %d has entry number %u",
+				    i, c->tls[i].entry_number);
 	return 0;
 }
 
@@ -420,6 +429,22 @@ static void cpu_print(FILE *f, const struct ckpt_record *rec)
 	for (i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
 		fprintf(f, "  %-12s 0x%016llx\n", regs[i].name,
 			(unsigned long long)regs[i].v);
+	for (i = 0; i < CKPT_X86_TLS_ENTRIES; i++) {
+		const struct user_desc *d = &c->tls[i];
+
+		/* an empty descriptor, as get_thread_area(2) shows it */
+		if (!d->base_addr && !d->limit && !d->contents &&
+		    d->read_exec_only && !d->seg_32bit &&
+		    !d->limit_in_pages && d->seg_not_present && !d->useable)
+			continue;
+		fprintf(f, "  tls %-8u base 0x%08x limit 0x%05x%s%s%s%s%s type %u\n",
+			d->entry_number, d->base_addr, d->limit,
+			d->seg_32bit ? " 32bit" : "",
+			d->limit_in_pages ? " pages" : "",
+			d->read_exec_only ? " ro" : "",
+			d->seg_not_present ? " not-present" : "",
+			d->useable ? " avl" : "", d->contents);
+	}
 	print_x64(f, "xfeatures", c->xfeatures);
 	fprintf(f, "  %-12s %u\n", "xstate_size", c->xstate_size);
 }
@@ -620,9 +645,10 @@ static const char *const file_kinds[] = {
 	[CKPT_FILE_REG] = "reg", [CKPT_FILE_DIR] = "dir",
 	[CKPT_FILE_CHR] = "chr", [CKPT_FILE_PIPE] = "pipe",
 	[CKPT_FILE_FIFO] = "fifo", [CKPT_FILE_UNLINKED] = "unlinked",
+	[CKPT_FILE_TTY] = "tty",
 };
 
-#define CKPT_FILE_LAST	CKPT_FILE_UNLINKED
+#define CKPT_FILE_LAST	CKPT_FILE_TTY
 /* Kinds of file whose record names another by its object tag. */
 #define HAS_OBJECT(kind) ((kind) == CKPT_FILE_PIPE || \
 			  (kind) == CKPT_FILE_FIFO || \
@@ -1059,6 +1085,33 @@ static void rlimits_print(FILE *f, const struct ckpt_record *rec)
 	}
 }
 
+/* CKPT_HDR_TTY */
+
+static int tty_check(const struct ckpt_record *rec, struct ckpt_err *err)
+{
+	const struct ckpt_hdr_tty *t = rec->data;
+
+	return reserved_zero(err, offsetof(struct ckpt_hdr_tty, reserved),
+			     t->reserved, "tty");
+}
+
+static void tty_print(FILE *f, const struct ckpt_record *rec)
+{
+	const struct ckpt_hdr_tty *t = rec->data;
+	int i;
+
+	fprintf(f, "  %-12s 0%o\n", "iflag", t->iflag);
+	fprintf(f, "  %-12s 0%o\n", "oflag", t->oflag);
+	fprintf(f, "  %-12s 0%o\n", "cflag", t->cflag);
+	fprintf(f, "  %-12s 0%o\n", "lflag", t->lflag);
+	fprintf(f, "  %-12s %u in, %u out\n", "speed", t->ispeed, t->ospeed);
+	fprintf(f, "  %-12s %u\n", "line", t->line);
+	fprintf(f, "  %-12s", "cc");
+	for (i = 0; i < CKPT_TTY_NCCS; i++)
+		fprintf(f, " %02x", t->cc[i]);
+	fputc('\n', f);
+}
+
 /* CKPT_HDR_FS */
 
 static int fs_check(const struct ckpt_record *rec, struct ckpt_err *err)
@@ -1260,6 +1313,8 @@ static const struct ckpt_rec_type rec_types[] = {
 	  file_data_check, file_data_print },
 	{ CKPT_HDR_ITIMERS, "itimers", sizeof(struct ckpt_hdr_itimers), 0, 0,
 	  itimers_check, itimers_print },
+	{ CKPT_HDR_TTY, "tty", sizeof(struct ckpt_hdr_tty), 0, 0,
+	  tty_check, tty_print },
 };
 
 const struct ckpt_rec_type *ckpt_rec_type(uint32_t type)
@@ -1485,6 +1540,8 @@ static const char *expected(const struct ckpt_task_state *ts)
 					"pipe, tmpfile, file or fd";
 	case CKPT_TP_FILE:
 		return "fd of the file";
+	case CKPT_TP_TTY:
+		return "tty of the file";
 	case CKPT_TP_VMAS:
 		if (ts->vmas_left)
 			return ts->in_vma ? "vma or pages" : "vma";
@@ -1635,10 +1692,15 @@ static int check_place(struct ckpt_reader *r, const struct ckpt_record *rec)
 		if (check_object(r, rec) ||
 		    add_tag(r, fi->tag, CKPT_TAG_FILE, rec->off))
 			return -1;
-		ts->pos = CKPT_TP_FILE;
+		ts->pos = fi->kind == CKPT_FILE_TTY ? CKPT_TP_TTY : CKPT_TP_FILE;
 		ts->file_tag = fi->tag;
 		return 0;
 	}
+	case CKPT_HDR_TTY:
+		if (ts->pos != CKPT_TP_TTY)
+			return place_fail(r, rec->off, name, expected(ts));
+		ts->pos = CKPT_TP_FILE;
+		return 0;
 	case CKPT_HDR_FD: {
 		const struct ckpt_hdr_fd *d = rec->data;
 

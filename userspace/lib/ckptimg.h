@@ -78,7 +78,7 @@ enum ckpt_reader_state {
 
 /*
  * Where the reader is inside a task's records: header, [task, creds,
- * rlimits, fs, files, ((pipe | tmpfile file_data*)*, file?, fd)*, mm,
+ * rlimits, fs, files, ((pipe | tmpfile file_data*)*, (file tty?)?, fd)*, mm,
  * (vma, pages*)*, signals, siginfo*, itimers, restart_block?, cpu], tail.
  */
 enum ckpt_task_pos {
@@ -95,6 +95,7 @@ enum ckpt_task_pos {
 	CKPT_TP_RLIMITS,	/* rlimits read: fs next */
 	CKPT_TP_FS,		/* fs read: files next */
 	CKPT_TP_ITIMERS,	/* itimers read: restart_block or cpu next */
+	CKPT_TP_TTY,		/* a terminal's file read: its tty next */
 };
 
 /* What a tag of the image names (struct ckpt_task_state.tag_kinds). */

@@ -479,16 +479,18 @@ static void test_ckptinfo(void)
 #ifdef CKPT_COMM_LEN
 /*
  * A task section: task, creds, rlimits, fs, files, pipe (FIFO), file, fd,
- * tmpfile, file_data(2), file, fd, file, fd, fd, mm, vma, pages(2),
+ * tmpfile, file_data(2), file, fd, file, fd, fd, file, tty, fd, mm,
+ * vma, pages(2),
  * vma(file), signals, siginfo, itimers, cpu.  The offset of each record
  * in *offs.
  */
 enum { R_TASK, R_MM, R_VMA, R_PAGES, R_VMA2, R_FILES, R_FILE, R_FD, R_FD2,
        R_SIGNALS, R_SIGINFO, R_CPU, R_TAIL,
        R_CREDS, R_RLIMITS, R_FS, R_PIPE, R_FIFO, R_FIFO_FD, R_TMPFILE,
-       R_DATA, R_DATA2, R_UNL, R_UNL_FD, R_ITIMERS, R_N };
+       R_DATA, R_DATA2, R_UNL, R_UNL_FD, R_ITIMERS, R_TTYFILE, R_TTY,
+       R_TTY_FD, R_N };
 
-#define TASK_RECORDS	25	/* records of task_image() before its tail */
+#define TASK_RECORDS	28	/* records of task_image() before its tail */
 
 static unsigned char rec[16384];
 static int skip_rec = -1;	/* task_image() leaves out this record */
@@ -611,7 +613,7 @@ static void task_creds(struct img *im, size_t *offs)
 	put(im, offs, R_FS, fs->h.len);
 }
 
-/* files with a named pipe, an unlinked file and a regular file */
+/* files with a named pipe, an unlinked file, a regular file, a terminal */
 static void task_files(struct img *im, size_t *offs)
 {
 	struct ckpt_hdr_files *fl = (void *)rec;
@@ -621,7 +623,7 @@ static void task_files(struct img *im, size_t *offs)
 
 	fl->h.type = CKPT_HDR_FILES;
 	fl->h.len = sizeof(*fl);
-	fl->nr_fds = 4;
+	fl->nr_fds = 5;
 	put(im, offs, R_FILES, fl->h.len);
 
 	p->h.type = CKPT_HDR_PIPE;
@@ -657,6 +659,21 @@ static void task_files(struct img *im, size_t *offs)
 	add_file(im, offs, R_FILE, 7, CKPT_FILE_REG, 02 | 02000, 0, "/tmp/data");
 	add_fd(im, offs, R_FD, 3, 7, 0);
 	add_fd(im, offs, R_FD2, 9, 7, CKPT_FD_CLOEXEC);
+
+	add_file(im, offs, R_TTYFILE, 8, CKPT_FILE_TTY, 02, 0, "/dev/pts/0");
+	{
+		struct ckpt_hdr_tty *tt = (void *)rec;
+
+		memset(tt, 0, sizeof(*tt));
+		tt->h.type = CKPT_HDR_TTY;
+		tt->h.len = sizeof(*tt);
+		tt->lflag = 0;
+		tt->cflag = 0277;
+		tt->ispeed = tt->ospeed = 38400;
+		tt->cc[6] = 1;		/* VMIN */
+		put(im, offs, R_TTY, tt->h.len);
+	}
+	add_fd(im, offs, R_TTY_FD, 10, 8, 0);
 }
 
 static void task_image(struct img *im, size_t *offs)
@@ -714,6 +731,18 @@ static void task_image(struct img *im, size_t *offs)
 	c->regs.sp = 0x7ffc0000;
 	c->regs.ax = 0x2a;
 	c->regs.orig_ax = (uint64_t)-1;
+	for (int i = 0; i < CKPT_X86_TLS_ENTRIES; i++) {
+		c->tls[i].entry_number = 12 + i;
+		c->tls[i].read_exec_only = 1;
+		c->tls[i].seg_not_present = 1;
+	}
+	c->tls[1].base_addr = 0x10000;
+	c->tls[1].limit = 0xfff;
+	c->tls[1].seg_32bit = 1;
+	c->tls[1].read_exec_only = 0;
+	c->tls[1].seg_not_present = 0;
+	c->regs.gs = (13 << 3) | 3;
+	c->regs.gs_base = 0x10000;
 	c->xfeatures = 7;
 	c->xstate_size = 832;
 	put(im, offs, R_CPU, c->h.len);
@@ -769,7 +798,11 @@ static void test_task_records(void)
 	       strstr(out, "signo        10 (SIGUSR1)") &&
 	       strstr(out, "ip           0x0000000000401000") &&
 	       strstr(out, "ax           0x000000000000002a") &&
-	       strstr(out, "xstate_size  832"),
+	       strstr(out, "xstate_size  832") &&
+	       strstr(out, "kind         7 (tty)") &&
+	       strstr(out, "speed        38400 in, 38400 out") &&
+	       strstr(out, "tls 13       base 0x00010000 limit 0x00fff 32bit type 0\n") &&
+	       !strstr(out, "tls 12"),
 	       "ckptinfo decodes the task records", "exit %d, output:\n%s", rc, out);
 	{
 		char want[64];
@@ -838,7 +871,11 @@ static void test_task_records(void)
 	task_image(&im, o);
 	AT(&im, o, R_CPU, struct ckpt_hdr_cpu)->xstate_size = 512;
 	expect("cpu xstate_size against length", im.buf, im.len, EBADMSG,
-	       o[R_CPU] + 8 + sizeof(struct ckpt_x86_regs) + 8);
+	       o[R_CPU] + offsetof(struct ckpt_hdr_cpu, xstate_size));
+	task_image(&im, o);
+	AT(&im, o, R_CPU, struct ckpt_hdr_cpu)->tls[2].entry_number = 7;
+	expect("cpu TLS entry number", im.buf, im.len, EBADMSG,
+	       o[R_CPU] + offsetof(struct ckpt_hdr_cpu, tls[2]));
 
 	/* Counts and order */
 	task_image(&im, o);
@@ -1068,7 +1105,14 @@ static void test_new_records(void)
 	      object, 3, EBADMSG);
 	FIELD("unlinked file naming itself", R_UNL, struct ckpt_hdr_file,
 	      object, 6, EBADMSG);
-	FIELD("unknown file kind 7", R_UNL, struct ckpt_hdr_file, kind, 7, EBADMSG);
+	FIELD("unknown file kind 8", R_UNL, struct ckpt_hdr_file, kind, 8, EBADMSG);
+	FIELD("tty reserved field", R_TTY, struct ckpt_hdr_tty, reserved, 1, EBADMSG);
+	task_image_without(&im, o, R_TTY);
+	expect("terminal without its tty record", im.buf, im.len, EBADMSG, o[R_TTY_FD]);
+	task_image(&im, o);
+	AT(&im, o, R_TTYFILE, struct ckpt_hdr_file)->kind = CKPT_FILE_CHR;
+	expect("tty record after a file that is no terminal", im.buf, im.len,
+	       EBADMSG, o[R_TTY]);
 	task_image(&im, o);
 	AT(&im, o, R_PIPE, struct ckpt_hdr_pipe)->flags = 0;
 	expect("named pipe end naming a pipe(2)", im.buf, im.len, EBADMSG,
