@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,17 +96,24 @@ static uint64_t ambient_get(void)
 	return set;
 }
 
-static int write_int(const char *path, int v)
+static int write_str(const char *path, const char *s)
 {
-	char buf[16];
-	int fd = open(path, O_WRONLY | O_CLOEXEC), n, ret;
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret;
+	size_t n = strlen(s);
 
 	if (fd < 0)
 		return -1;
-	n = snprintf(buf, sizeof(buf), "%d\n", v);
-	ret = write(fd, buf, n) == n ? 0 : -1;
+	ret = write(fd, s, n) == (ssize_t)n ? 0 : -1;
 	close(fd);
 	return ret;
+}
+
+static int write_int(const char *path, int v)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%d\n", v);
+	return write_str(path, buf);
 }
 
 /* Check the credentials a subject has against what it expects. */
@@ -292,6 +300,23 @@ static void become_user_nnp(void)
 {
 	become_user();
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		_exit(T_NO_SETUP);
+}
+
+/*
+ * The user with one more group, in a user namespace of its own where it has
+ * every capability but setgroups(2) is denied, as an unprivileged user can
+ * make one: it may not drop the group (negative group permissions).
+ */
+static void become_user_in_userns(void)
+{
+	const gid_t extra = 2000;
+
+	if (prctl(PR_CAPBSET_DROP, CAP_SYS_BOOT, 0, 0, 0) ||
+	    t_become(T_USER, T_USER, 1, &extra) || unshare(CLONE_NEWUSER) ||
+	    write_str("/proc/self/setgroups", "deny") ||
+	    write_str("/proc/self/uid_map", "1000 1000 1") ||
+	    write_str("/proc/self/gid_map", "1000 1000 1"))
 		_exit(T_NO_SETUP);
 }
 
@@ -486,6 +511,9 @@ static void test_user(void)
 				t_fail("restoring the sysctl", "%s", strerror(errno));
 		}
 	}
+
+	t_subj_refused(&s, NULL, become_user_in_userns, EPERM, "groups",
+		       "user with an extra group, in a user namespace denying setgroups: restart of its image without the group: EPERM");
 
 	pwrite(s.ctl, "-", 1, EXPECT_OFF);
 	t_subj_restart_as(&s, "user restarts its own image", become_user);
