@@ -152,10 +152,10 @@ int main(void)
 				"exit %d, pidfile \"%.200s\", original pid %d", rc, out,
 				s.orig_pid);
 			/* Now the pid is in use. */
-			rc = sh(out, sizeof(out), "restart -i %s", s.img_path);
+			rc = sh(out, sizeof(out), "restart --no-pidns -i %s", s.img_path);
 			snprintf(name, sizeof(name), "pid %d is in use; use --no-pids",
 				 s.orig_pid);
-			t_check(rc == 1 && strstr(out, name), "restart of a pid in use: exit 1, says so",
+			t_check(rc == 1 && strstr(out, name), "restart --no-pidns of a pid in use: exit 1, says so",
 				"exit %d: %.300s", rc, out);
 			/* --no-pids restores it anyway: a second copy. */
 			rc = sh(out, sizeof(out), "restart -d --no-pids -i %s", s.img_path);
