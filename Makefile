@@ -6,7 +6,8 @@ S := $(CURDIR)/scripts
 UAPI := $(LCR_BUILD)/headers/include
 
 .PHONY: all setup tree export kernel kernel-debug headers kunit userspace \
-	initramfs guest-test guest-test-debug shell checkpatch test demo soak clean help
+	initramfs guest-test guest-test-debug shell checkpatch test demo soak \
+	kernel-bench bench clean help
 
 all: help
 
@@ -25,6 +26,9 @@ help:
 	@echo "make shell         boot the guest to an interactive shell"
 	@echo "make checkpatch    checkpatch.pl --strict over the series"
 	@echo "make soak          fuzz restart(2) in the guest for MINUTES=30 (DEBUG=1: debug kernel)"
+	@echo "make kernel-bench  build the bench kernel (the QEMU kernel + what CRIU needs)"
+	@echo "make bench         time checkpoint/restart of 1, 64, 256 MiB against memcpy, tmpfs and"
+	@echo "                   CRIU in the guest (SIZES=1,64,256 ROUNDS=3 NOCRIU=1); not in make test"
 	@echo "make clean         remove build outputs (keeps $(LCR_BUILD)/linux)"
 
 setup:
@@ -76,8 +80,17 @@ soak: kernel userspace initramfs
 demo:
 	$(S)/demo.sh
 
+kernel-bench: tree
+	$(S)/build-kernel.sh bench
+
+bench: kernel-bench
+	$(S)/bench.sh $(if $(SIZES),--sizes $(SIZES)) $(if $(ROUNDS),--rounds $(ROUNDS)) \
+		$(if $(NOCRIU),--no-criu)
+
 clean:
 	rm -rf $(LCR_BUILD)/kernel-qemu $(LCR_BUILD)/kernel-debug $(LCR_BUILD)/kunit \
+		$(LCR_BUILD)/kernel-bench $(LCR_BUILD)/bench $(LCR_BUILD)/initramfs-bench-root \
+		$(LCR_BUILD)/initramfs-bench.cpio.gz \
 		$(LCR_BUILD)/kunit-selftest $(LCR_BUILD)/kunit-selftest.kunitconfig \
 		$(LCR_BUILD)/headers $(LCR_BUILD)/userspace $(LCR_BUILD)/tests \
 		$(LCR_BUILD)/initramfs-root $(LCR_BUILD)/initramfs.cpio.gz \

@@ -1,9 +1,12 @@
 #!/bin/bash
-# Build the guest kernel out of tree: scripts/build-kernel.sh [qemu|debug]
+# Build the guest kernel out of tree: scripts/build-kernel.sh [qemu|debug|bench]
 #   qemu:  tinyconfig + qemu.config + checkpoint.config -> $LCR_BUILD/kernel-qemu
-#          (also installs the uapi headers into $LCR_BUILD/headers/include)
+#          (also installs the uapi headers into $LCR_BUILD/headers/include,
+#          as bench does)
 #   debug: the same + debug.config (KASAN, lockdep, kmemleak, ...)
 #          -> $LCR_BUILD/kernel-debug
+#   bench: the same as qemu + bench.config (what CRIU needs, for
+#          scripts/bench.sh) -> $LCR_BUILD/kernel-bench
 # The configuration is regenerated only when the fragments or any Kconfig
 # file of the tree changed, so a no-change rebuild is just `make bzImage`.
 set -euo pipefail
@@ -13,7 +16,8 @@ flavor=${1:-qemu}
 case $flavor in
 qemu)  frags=(qemu.config checkpoint.config) ;;
 debug) frags=(qemu.config checkpoint.config debug.config) ;;
-*) die "usage: $0 [qemu|debug]" ;;
+bench) frags=(qemu.config checkpoint.config bench.config) ;;
+*) die "usage: $0 [qemu|debug|bench]" ;;
 esac
 fragpaths=()
 for f in "${frags[@]}"; do fragpaths+=("$LCR_REPO/kernel-config/$f"); done
@@ -76,7 +80,7 @@ t0=$(lcr_now)
 "${MAKE[@]}" bzImage
 msg "bzImage built in $(($(lcr_now) - t0)) s: $O/arch/x86/boot/bzImage"
 
-if [ "$flavor" = qemu ]; then
+if [ "$flavor" = qemu ] || [ "$flavor" = bench ]; then
 	"${MAKE[@]}" -s headers_install INSTALL_HDR_PATH="$LCR_BUILD/headers"
 	msg "uapi headers in $LCR_BUILD/headers/include"
 fi

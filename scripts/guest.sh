@@ -13,7 +13,8 @@
 #        (BUG/WARNING/Oops/KASAN/lockdep/kmemleak/hung task ...)
 # Environment: LCR_BUILD, LCR_ACCEL=kvm|tcg (skip detection),
 # LCR_GUEST_TIMEOUT (default 600, debug 1800), LCR_QEMU_MEM (2G),
-# LCR_QEMU_SMP (2), LCR_KERNEL (a bzImage to boot instead of the build's).
+# LCR_QEMU_SMP (2), LCR_KERNEL (a bzImage to boot instead of the build's),
+# LCR_INITRD (an initramfs instead of $LCR_BUILD/initramfs.cpio.gz).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -41,7 +42,7 @@ if [ -z "$timeout" ]; then
 	if [ "$flavor" = debug ]; then timeout=${LCR_GUEST_TIMEOUT:-1800}; else timeout=${LCR_GUEST_TIMEOUT:-600}; fi
 fi
 kernel=${LCR_KERNEL:-$LCR_BUILD/kernel-$flavor/arch/x86/boot/bzImage}
-initrd=$LCR_BUILD/initramfs.cpio.gz
+initrd=${LCR_INITRD:-$LCR_BUILD/initramfs.cpio.gz}
 [ -f "$kernel" ] || die "no kernel $kernel: run scripts/build-kernel.sh $flavor"
 [ -f "$initrd" ] || die "no initramfs $initrd: run scripts/mkinitramfs.sh"
 mkdir -p "$LCR_LOGS"

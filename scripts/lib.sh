@@ -5,7 +5,7 @@ LCR_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 : "${LCR_BUILD:=$LCR_REPO/build}"
 mkdir -p "$LCR_BUILD"
 LCR_BUILD=$(cd "$LCR_BUILD" && pwd)
-LCR_TREE=$LCR_BUILD/linux
+: "${LCR_TREE:=$LCR_BUILD/linux}"
 LCR_LOGS=$LCR_BUILD/logs
 export LCR_REPO LCR_BUILD LCR_TREE LCR_LOGS
 

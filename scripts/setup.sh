@@ -1,12 +1,13 @@
 #!/bin/bash
-# Install (as root, with apt) everything the linux-cr rig needs.
+# Install (as root, with apt) everything the linux-cr rig needs, and the
+# packages named as arguments (scripts/bench.sh: criu).
 # Idempotent; a fast no-op when everything is installed.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 PKGS=(linux-source-6.12 qemu-system-x86 busybox-static ccache flex bison bc
       libelf-dev libssl-dev cpio xz-utils kmod python3 dwarves git make gcc
-      perl libc6-dev gzip python3-ply python3-git)
+      perl libc6-dev gzip python3-ply python3-git "$@")
 
 missing=()
 for p in "${PKGS[@]}"; do
