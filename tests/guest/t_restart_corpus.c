@@ -2,11 +2,14 @@
 /*
  * The regression corpus of restart(2): every image of tests/corpus/
  * (installed in /tests/corpus) is restarted with RESTART_TASKSELF in
- * a child, from a memfd and from a pipe.  The images were made by the
- * fuzzer (t_restart_fuzz) against some kernel; whatever kernel runs now,
- * each must end cleanly: an errno with a log line, SIGKILL, or a task that
- * runs (killed at the time limit).  Never a kernel report, a child that
- * does not end, or a task left behind.
+ * a child, from a memfd and from a pipe.  The child is pid 2 of a pid
+ * namespace of its own, like the fuzzer's: what an image turns into can
+ * signal no task outside.  The images are seeds of the fuzzer
+ * (t_restart_fuzz) with one change each (tests/corpus/README); whatever
+ * kernel runs now, each must end cleanly: an errno with a log line,
+ * SIGKILL, or a task that runs (killed at the time limit) or ends.  Never
+ * a kernel report, a child that does not end, or a task left behind.
+ * The first line of restart(2)'s log is printed for each run.
  *
  * Environment: T_CORPUS_DIR (default: corpus/ beside this program).
  */
@@ -30,7 +33,7 @@ static int is_image(const struct dirent *e)
 static void replay(const char *dir, const char *file, struct tf_hist *h)
 {
 	static const enum tf_src srcs[] = { TF_SRC_MEMFD, TF_SRC_PIPE };
-	struct tf_run o = { .limit_ms = 5000 };
+	struct tf_run o = { .limit_ms = 5000, .pidns = 1 };
 	struct tf_result r;
 	char path[2 * PATH_MAX], name[PATH_MAX + 64], why[600], res[64];
 	unsigned char *buf;
@@ -49,6 +52,10 @@ static void replay(const char *dir, const char *file, struct tf_hist *h)
 		snprintf(name, sizeof(name), "corpus %s from a %s: ends cleanly (%s)", file,
 			 o.src == TF_SRC_PIPE ? "pipe" : "memfd",
 			 tf_result_str(&r, res, sizeof(res)));
+		if (r.log[0])
+			printf("# %s from a %s: %.*s\n", file,
+			       o.src == TF_SRC_PIPE ? "pipe" : "memfd",
+			       (int)strcspn(r.log, "\n"), r.log);
 		if (!tf_result_ok(&r, why, sizeof(why))) {
 			t_fail(name, "%s", why);
 			tf_repro_emit(file, why, buf, len);

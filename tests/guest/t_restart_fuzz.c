@@ -18,15 +18,20 @@
  * says about a type (its size) are known here, no record layout.
  *
  * Each mutant is restarted with RESTART_TASKSELF in a child with a time
- * limit.  Acceptable: an errno with a log line, death by SIGKILL, or a
- * task that runs (the subject, perhaps with different state).  A bug: a
+ * limit, pid 2 of a pid namespace of its own: a mutant restored with
+ * changed memory or registers runs arbitrary code as root, and from there
+ * it can signal no task outside (see tf_restart()).  Acceptable: an errno
+ * with a log line, death by SIGKILL, or a task that runs (the subject,
+ * perhaps with different state).  A bug: a
  * kernel report on /dev/kmsg, a child that does not end after SIGKILL, a
  * child stuck in restart(2), a task left behind, an errno without a log
  * line.  A bad mutant is printed as a reproducer (LINUXCR-REPRO markers;
  * scripts/extract-repro.sh saves it into tests/corpus/).
  *
- * First, the oracle part: single-byte corruptions of the header and tail
- * of a header-and-tail image get exactly the outcome the image library
+ * First, the runner: a restarting child that signals everyone, leaves a
+ * task behind or overstays is contained and reported as such.  Then the
+ * oracle part: single-byte corruptions of the header and tail of a
+ * header-and-tail image get exactly the outcome the image library
  * predicts.
  *
  * Environment (or lcr.NAME=... on the kernel command line):
@@ -44,10 +49,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "tfuzz.h"
@@ -108,7 +115,7 @@ static const char *check_one(const unsigned char *buf, size_t len,
 			     enum agree agree)
 {
 	static char why[1024];
-	struct tf_run o = { .src = TF_SRC_MEMFD };
+	struct tf_run o = { .src = TF_SRC_MEMFD, .pidns = 1 };
 	struct ckpt_err err = { 0 };
 	struct tf_result r;
 	char res[64];
@@ -223,6 +230,92 @@ static void oracle(struct tf_rng *rng)
 	}
 	oracle_single_bytes();
 	oracle_random(rng);
+}
+
+/*
+ * The runner itself: a restarting child that misbehaves before restart(2)
+ * (as a wild restored mutant would after it) is contained and reported.
+ */
+
+static volatile sig_atomic_t strays;
+static pid_t runner_pid;
+static volatile pid_t *orphan;	/* shared: the pid of a task left behind */
+
+static void on_stray(int sig)
+{
+	(void)sig;
+	strays++;
+}
+
+static void signal_everyone(void)
+{
+	kill(-1, SIGWINCH);
+	kill(runner_pid, SIGWINCH);
+}
+
+static void leave_a_task(void)
+{
+	char buf[32];
+	ssize_t n;
+
+	if (tf_fork() == 0) {
+		/* /proc/self: our pid as the test sees it */
+		n = readlink("/proc/self", buf, sizeof(buf) - 1);
+		buf[n > 0 ? n : 0] = '\0';
+		*orphan = n > 0 ? atoi(buf) : -1;
+		for (;;)
+			pause();
+	}
+	while (!*orphan)
+		sched_yield();
+}
+
+static void never_restart(void)
+{
+	for (;;)
+		pause();
+}
+
+static void runner_selftest(void)
+{
+	static const unsigned char junk[64];
+	struct sigaction sa = { .sa_handler = on_stray }, old;
+	struct tf_run o = { .src = TF_SRC_MEMFD, .pidns = 1 };
+	struct tf_result r;
+	char res[64], why[600];
+	int ok;
+
+	runner_pid = getpid();
+	orphan = tf_shared_mem(4096);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGWINCH, &sa, &old);
+	o.before = signal_everyone;
+	tf_restart(junk, sizeof(junk), &o, &r);
+	sigaction(SIGWINCH, &old, NULL);
+	t_check(!strays && r.outcome == TF_ERRNO && r.log_ok && tf_result_ok(&r, why, sizeof(why)),
+		"runner: kill(-1) and kill(our pid) from the restarting child reach no task outside",
+		"%d signal(s) came; %s; log \"%.200s\"", (int)strays,
+		tf_result_str(&r, res, sizeof(res)), r.log);
+
+	o.before = leave_a_task;
+	tf_restart(junk, sizeof(junk), &o, &r);
+	ok = !tf_result_ok(&r, why, sizeof(why));
+	t_check(ok && r.leftovers == 1 && *orphan > 0 && kill(*orphan, 0) && errno == ESRCH,
+		"runner: a task left behind is reported, and gone",
+		"%d left behind, pid %d %s; %s", r.leftovers, *orphan,
+		*orphan > 0 && !kill(*orphan, 0) ? "still there" : "gone",
+		ok ? why : "reported as fine");
+	if (*orphan > 0)
+		kill(*orphan, SIGKILL);
+
+	o.before = never_restart;
+	o.limit_ms = 300;
+	tf_restart(junk, sizeof(junk), &o, &r);
+	t_check(r.outcome == TF_RUNNING && !r.leftovers && tf_result_ok(&r, why, sizeof(why)),
+		"runner: a child past the time limit is running, and ended",
+		"%s, %d left behind, %s", tf_result_str(&r, res, sizeof(res)),
+		r.leftovers, why);
+	munmap((void *)orphan, 4096);
 }
 
 /* Images as records: only the framing is known */
@@ -763,7 +856,7 @@ static void check_seed(int kind, const unsigned char *buf, size_t len,
 		       int want_err)
 {
 	const char *name = tf_kind_name(kind);
-	struct tf_run o = { .src = TF_SRC_MEMFD, .limit_ms = 30000 };
+	struct tf_run o = { .src = TF_SRC_MEMFD, .limit_ms = 30000, .pidns = 1 };
 	struct tf_result r;
 	char tname[128], res[64];
 
@@ -857,7 +950,8 @@ static void make_seeds(void)
 {
 	static const int kinds[] = {
 		TF_BASIC, TF_PIPE, TF_SIGNALS, TF_SLEEP, TF_FILES, TF_MAPS,
-		TF_UNLINKED, TF_FIFO, TF_TIMERS, TF_SOCKET,
+		TF_UNLINKED, TF_FIFO, TF_TIMERS, TF_SOCKET, TF_SHANON, TF_MEMFD,
+		TF_TTY,
 	};
 	char path[PATH_MAX];
 	size_t i, len;
@@ -938,6 +1032,7 @@ static void run_taskself(const unsigned char *buf, size_t len,
 		.src = tf_below(r, 8) ? TF_SRC_MEMFD : TF_SRC_PIPE,
 		.limit_ms = limit_ms,
 		.grace_ms = grace_ms,
+		.pidns = 1,
 	};
 
 	/* T_FUZZ_DRY=1: mutants only (to test the mutators on the host) */
@@ -1155,9 +1250,11 @@ static void fuzz(uint64_t seed)
 
 /*
  * A mutant restored with changed memory or registers runs arbitrary code
- * as root: it may signal its parent or its process group (this program).
- * Once the seeds are made, the fuzzer ignores every signal it does not
- * need; a restart child gets the dispositions of its image anyway.
+ * as root.  In its pid namespace it reaches no task of ours, its exit
+ * signal (the image's) goes to the namespace's init; should anything come
+ * through all the same, once the seeds are made the fuzzer ignores every
+ * signal it does not need.  A restart child gets the dispositions of its
+ * image anyway.
  */
 static void ignore_stray_signals(void)
 {
@@ -1187,8 +1284,10 @@ int main(int argc, char **argv)
 	limit_ms = tf_debug_kernel() ? 60000 : 20000;
 	grace_ms = tf_debug_kernel() ? 30000 : 10000;
 	dry = !!getenv("T_FUZZ_DRY");
-	if (!getenv("T_FUZZ_ONLY") && !dry)
+	if (!getenv("T_FUZZ_ONLY") && !dry) {
+		runner_selftest();
 		oracle(&rng);
+	}
 	make_seeds();
 	check_coverage();
 	if (!nseeds)

@@ -22,6 +22,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -161,9 +162,10 @@ static struct {
 	uint64_t sum, shared_sum;
 	int fds[8];		/* kind-specific descriptors */
 	off_t pos;
-	void *map, *shared;	/* TF_MAPS */
+	void *map, *shared;	/* TF_MAPS; shared: TF_SHANON, TF_MEMFD too */
 	char dir[4096];
 	void (*fn)(int);	/* TF_SIGNALS: the handler */
+	struct termios tio;	/* TF_TTY: the settings made */
 	int restored;
 } st;
 
@@ -172,7 +174,7 @@ const char *tf_kind_name(int kind)
 	static const char *const names[TF_NR_KINDS] = {
 		"basic", "pipe", "signals", "sleep", "files", "maps",
 		"unlinked", "fifo", "timers", "socket", "churn", "forker",
-		"execer",
+		"execer", "shanon", "memfd", "tty",
 	};
 
 	return kind >= 0 && kind < TF_NR_KINDS ? names[kind] : "?";
@@ -264,7 +266,7 @@ static int verify_maps(void)
 {
 	unsigned char *m = st.map;
 
-	if (m[0] != 'P' || m[4096 * 3] != 'Q')
+	if (st.kind == TF_MAPS && (m[0] != 'P' || m[4096 * 3] != 'Q'))
 		return bad("private file mapping changed");
 	if (sum64(st.shared, 16384) != st.shared_sum)
 		return bad("shared memory changed");
@@ -291,6 +293,21 @@ static int verify_timers(void)
 	return 0;
 }
 
+static int verify_tty(void)
+{
+	struct termios t;
+
+	if (tcgetattr(st.fds[0], &t))
+		return bad("terminal gone");
+	if (t.c_iflag != st.tio.c_iflag || t.c_oflag != st.tio.c_oflag ||
+	    t.c_cflag != st.tio.c_cflag || t.c_lflag != st.tio.c_lflag ||
+	    memcmp(t.c_cc, st.tio.c_cc, sizeof(t.c_cc)) ||
+	    cfgetispeed(&t) != cfgetispeed(&st.tio) ||
+	    cfgetospeed(&t) != cfgetospeed(&st.tio))
+		return bad("terminal settings changed");
+	return 0;
+}
+
 static int verify_kind(void)
 {
 	char buf[128];
@@ -307,6 +324,8 @@ static int verify_kind(void)
 	case TF_FILES:
 		return verify_files();
 	case TF_MAPS:
+	case TF_SHANON:
+	case TF_MEMFD:
 		return verify_maps();
 	case TF_UNLINKED:
 		if (pread(st.fds[0], buf, 5, 4000) != 5 || memcmp(buf, "hello", 5))
@@ -314,6 +333,8 @@ static int verify_kind(void)
 		return 0;
 	case TF_TIMERS:
 		return verify_timers();
+	case TF_TTY:
+		return verify_tty();
 	}
 	return 0;
 }
@@ -523,6 +544,31 @@ static int setup_maps(void)
 	return 0;
 }
 
+/*
+ * Shared memory no path leads back to: checkpoint(2) saves it with its
+ * contents (once saved as a mapping of "/dev/zero (deleted)" or of
+ * "/memfd:... (deleted)", which restart could not open).
+ */
+static int setup_shared(void)
+{
+	int fd = -1;
+
+	if (st.kind == TF_MEMFD) {
+		fd = memfd_create("tf-memfd", MFD_CLOEXEC);
+		if (fd < 0 || ftruncate(fd, 16384))
+			return -1;
+	}
+	st.shared = mmap(NULL, 16384, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | (fd < 0 ? MAP_ANONYMOUS : 0), fd, 0);
+	if (fd >= 0)
+		close(fd);
+	if (st.shared == MAP_FAILED)
+		return -1;
+	fill(st.shared, 16384, 8 + st.kind);
+	st.shared_sum = sum64(st.shared, 16384);
+	return 0;
+}
+
 static int setup_unlinked(void)
 {
 	char path[4200];
@@ -560,6 +606,23 @@ static int setup_timers(void)
 	return 0;
 }
 
+/* The terminal is fd 4 (see exec_subject): raw, odd control characters */
+static int setup_tty(void)
+{
+	st.fds[0] = 4;
+	if (tcgetattr(st.fds[0], &st.tio))
+		return -1;
+	cfmakeraw(&st.tio);
+	st.tio.c_cc[VMIN] = 3;
+	st.tio.c_cc[VTIME] = 7;
+	st.tio.c_cc[VEOF] = 0x12;
+	cfsetispeed(&st.tio, B9600);
+	cfsetospeed(&st.tio, B9600);
+	if (tcsetattr(st.fds[0], TCSANOW, &st.tio))
+		return -1;
+	return tcgetattr(st.fds[0], &st.tio);
+}
+
 static int setup_kind(void)
 {
 	int p[2];
@@ -579,6 +642,11 @@ static int setup_kind(void)
 		return setup_fifo();
 	case TF_TIMERS:
 		return setup_timers();
+	case TF_SHANON:
+	case TF_MEMFD:
+		return setup_shared();
+	case TF_TTY:
+		return setup_tty();
 	case TF_SOCKET:
 		return socketpair(AF_UNIX, SOCK_STREAM, 0, p);
 	}
@@ -594,7 +662,9 @@ static void __attribute__((noreturn)) subject_main(int kind, size_t mem,
 	prctl(PR_SET_NAME, "tf-subject");
 	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
 		_exit(120);
-	close_range(3, ~0U, 0);
+	/* The shared page stays mapped; a TF_TTY subject keeps fd 4. */
+	close(3);
+	close_range(kind == TF_TTY ? 5 : 4, ~0U, 0);
 	memset(&st, 0, sizeof(st));
 	st.pid = getpid();
 	st.kind = kind;
@@ -651,7 +721,31 @@ int tf_child_main(int argc, char **argv)
 	subject_main(kind, strtoull(argv[2], NULL, 0), argv[3], sh);
 }
 
-static void __attribute__((noreturn)) exec_subject(struct tf_subject *s, int shfd)
+/*
+ * The pseudo-terminal of TF_TTY subjects: its master is opened once and
+ * stays open, so that its slave exists for every restart of their images.
+ */
+static char tty_slave[64];
+
+static int tty_open_slave(void)
+{
+	static int master = -1;
+
+	if (master < 0) {
+		master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (master < 0 || grantpt(master) || unlockpt(master) ||
+		    ptsname_r(master, tty_slave, sizeof(tty_slave))) {
+			if (master >= 0)
+				close(master);
+			master = -1;
+			return -1;
+		}
+	}
+	return open(tty_slave, O_RDWR | O_NOCTTY | O_CLOEXEC);
+}
+
+static void __attribute__((noreturn)) exec_subject(struct tf_subject *s,
+						   int shfd, int ttyfd)
 {
 	char kind[16], mem[32];
 	int fd;
@@ -666,9 +760,9 @@ static void __attribute__((noreturn)) exec_subject(struct tf_subject *s, int shf
 	/* The exec loop counts in a file; it holds nothing else. */
 	if (s->kind == TF_EXECER)
 		close_range(3, ~0U, 0);
-	else if (dup2(shfd, 3) < 0)
+	else if (dup2(shfd, 3) < 0 || (ttyfd >= 0 && dup2(ttyfd, 4) < 0))
 		_exit(126);
-	close_range(4, ~0U, 0);
+	close_range(ttyfd >= 0 ? 5 : 4, ~0U, 0);
 	execl("/proc/self/exe", "tf-subject", kind, mem, s->dir, (char *)NULL);
 	_exit(127);
 }
@@ -690,11 +784,16 @@ static uint64_t execs(struct tf_subject *s)
 
 int tf_subj_start(struct tf_subject *s, int kind, size_t mem)
 {
-	int i, fd;
+	int i, fd, ttyfd = -1;
 
 	memset(s, 0, sizeof(*s));
 	s->kind = kind;
 	s->mem = mem ? mem : 65536;
+	if (kind == TF_TTY) {
+		ttyfd = tty_open_slave();
+		if (ttyfd < 0)
+			return -1;
+	}
 	snprintf(s->dir, sizeof(s->dir), "%s/tf-%s.XXXXXX", t_tmpdir(), tf_kind_name(kind));
 	if (!mkdtemp(s->dir))
 		return -1;
@@ -707,8 +806,10 @@ int tf_subj_start(struct tf_subject *s, int kind, size_t mem)
 	if (s->pid < 0)
 		return -1;
 	if (s->pid == 0)
-		exec_subject(s, fd);
+		exec_subject(s, fd, ttyfd);
 	close(fd);
+	if (ttyfd >= 0)
+		close(ttyfd);
 	for (i = 0; i < 1000; i++) {
 		if (kind == TF_EXECER ? execs(s) > 0 : s->sh->ready)
 			return 0;
@@ -849,8 +950,12 @@ pid_t tf_fork(void)
 /* Running restart(2) in a child */
 
 struct tf_slot {
-	volatile int returned;
-	volatile int err;
+	volatile int returned;		/* restart(2) returned ... */
+	volatile int err;		/* ... this errno (0: success) */
+	/* With a pid namespace, from its init: */
+	volatile int ended;		/* the restarting child ended ... */
+	volatile int status;		/* ... with this wait status, */
+	volatile int leftovers;		/* ... leaving these children to init */
 };
 
 static struct tf_slot *slot;
@@ -926,12 +1031,11 @@ int tf_wait_ms(pid_t pid, int ms)
 /* The children of the calling thread, from /proc (PROC_CHILDREN) */
 static size_t children(pid_t *pids, size_t max)
 {
-	char path[64], buf[8192], *p, *end;
+	char buf[8192], *p, *end;
 	size_t n = 0;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%ld/children",
-		 (long)syscall(SYS_gettid));
-	if (tf_read_file(path, buf, sizeof(buf)))
+	/* thread-self: our tid here, also in a pid namespace of our own */
+	if (tf_read_file("/proc/thread-self/children", buf, sizeof(buf)))
 		return 0;
 	for (p = buf; *p && n < max; p = end) {
 		long v = strtol(p, &end, 10);
@@ -969,10 +1073,86 @@ static void __attribute__((noreturn)) restart_child(int imgfd, int logfd,
 		snprintf(v, sizeof(v), "%d", o->fail_nth);
 		tf_write_file("/proc/thread-self/fail-nth", v);
 	}
+	if (o->before)
+		o->before();
 	ret = sys_restart(0, imgfd, RESTART_TASKSELF, logfd);
 	slot->err = ret < 0 ? errno : 0;
 	slot->returned = 1;
 	_exit(0);
+}
+
+/*
+ * The init of a new pid namespace (pid 1 there) for one restart: it forks
+ * the restarting child, which becomes pid 2.  What that child turns into
+ * sees no task outside the namespace and can signal none: kill(-1, ...)
+ * reaches the namespace only, its exit signal (the image's) comes to this
+ * init, and signals without a handler are not delivered to an init from
+ * inside its namespace.  The init waits for the child, tells the test how
+ * it ended and how many children it left behind (orphans are reparented
+ * to the init, not to the test), and exits: that kills whatever is still
+ * in the namespace.  The test kills the child when it overstays, and the
+ * init too when the child does not end even then.
+ *
+ * The init shares the test's memory (CLONE_VM): a copy of it would cost
+ * another fork per restart, 30% of the fuzzer's rate under TCG.  So it
+ * keeps to system calls that do not fail (errno is the test's), never
+ * calls fork() (its handlers take the test's locks) and lives on a stack
+ * of its own.
+ */
+struct ns_args {
+	int imgfd, logfd, wr;
+	const struct tf_run *o;
+};
+
+static char ns_stack[64 * 1024] __attribute__((aligned(16)));
+
+static int ns_init(void *arg)
+{
+	const struct ns_args *a = arg;
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	pid_t child, pids[256];
+	sigset_t all;
+	int status;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_NAME, "tf-pidns-init");
+	if (a->wr >= 0)
+		close(a->wr);
+	/* A copy of the memory, with a stack in it: returns 0 there. */
+	child = syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
+	if (child < 0)
+		_exit(1);
+	if (child == 0)
+		restart_child(a->imgfd, a->logfd, a->o);
+	close(a->imgfd);
+	close(a->logfd);
+	/*
+	 * No signal from inside: those without a handler are not delivered
+	 * to an init, those with one (the test's) stay blocked.  SIGCHLD is
+	 * not ignored, so that orphans that end stay as zombies to count.
+	 */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	sigaction(SIGCHLD, &dfl, NULL);
+	while (waitpid(child, &status, __WALL) != child)
+		;
+	slot->leftovers = children(pids, 256);
+	slot->status = status;
+	slot->ended = 1;
+	_exit(0);
+}
+
+/* The init of a new pid namespace (see ns_init) */
+static pid_t start_ns_init(struct ns_args *a)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = clone(ns_init, ns_stack + sizeof(ns_stack),
+		    CLONE_VM | CLONE_NEWPID | SIGCHLD, a);
+	if (pid < 0)
+		t_bail("clone(CLONE_NEWPID)");
+	return pid;
 }
 
 static int image_source(const void *buf, size_t len, enum tf_src src, int *wr)
@@ -1026,26 +1206,69 @@ static void classify(struct tf_result *r, int status)
 	}
 }
 
-/* Wait for the child within the limits; r->outcome set when it hung. */
-static int wait_child(pid_t child, const struct tf_run *o, struct tf_result *r)
+/*
+ * The restarting child's pid (as we see it): the first child of the init,
+ * until the init reaped it.  0 if there is none.
+ */
+static pid_t ns_child(pid_t init)
+{
+	char path[64], buf[32];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", init, init);
+	if (slot->ended || tf_read_file(path, buf, sizeof(buf)))
+		return 0;
+	return atoi(buf);
+}
+
+/*
+ * Wait for the restarting child within the limits; r->outcome set when it
+ * hung.  Its wait status, or -1.  With a pid namespace, init is its init,
+ * to wait for instead, and the child's status comes from the slot.
+ */
+static int wait_child(pid_t child, pid_t init, const struct tf_run *o,
+		      struct tf_result *r)
 {
 	int limit = o->limit_ms ? o->limit_ms : 10000;
 	int grace = o->grace_ms ? o->grace_ms : 10000;
+	pid_t waitee = init ? init : child;
 	int status = -1;
 
 	if (o->kill_after_us) {
+		long long end;
+
 		usleep(o->kill_after_us);
-		kill(child, SIGKILL);
+		/* The init may not have forked it yet */
+		end = tf_now_ms() + 1000;
+		while (init && !slot->ended && !(child = ns_child(init)) &&
+		       tf_now_ms() < end)
+			sched_yield();
+		if (child > 0)
+			kill(child, SIGKILL);
 	}
-	status = tf_wait_ms(child, limit);
-	if (status != -1)
+	status = tf_wait_ms(waitee, limit);
+	if (status == -1) {
+		if (init)
+			child = ns_child(init);
+		r->outcome = child > 0 && in_restart(child) ? TF_SLOW : TF_RUNNING;
+		/* Not when the init just reaped it: the pid may be reused. */
+		if (child > 0 && !slot->ended)
+			kill(child, SIGKILL);
+		status = tf_wait_ms(waitee, grace);
+		if (status == -1) {
+			r->outcome = TF_HANG;
+			if (init)
+				kill(init, SIGKILL);
+			return -1;
+		}
+	}
+	if (!init)
 		return status;
-	r->outcome = in_restart(child) ? TF_SLOW : TF_RUNNING;
-	kill(child, SIGKILL);
-	status = tf_wait_ms(child, grace);
-	if (status == -1)
-		r->outcome = TF_HANG;
-	return status;
+	r->leftovers += slot->leftovers;
+	if (slot->ended)
+		return slot->status;
+	/* The init died first (killed): everything in it was killed too. */
+	printf("# the pid namespace's init ended first (status 0x%x)\n", status);
+	return W_EXITCODE(0, SIGKILL);
 }
 
 static void collect_leftovers(const pid_t *before, size_t nbefore,
@@ -1066,9 +1289,10 @@ static void collect_leftovers(const pid_t *before, size_t nbefore,
 void tf_restart(const void *buf, size_t len, const struct tf_run *o,
 		struct tf_result *r)
 {
-	pid_t before[256], child, feeder = 0;
+	pid_t before[256], child, init = 0, feeder = 0;
 	size_t nbefore = children(before, 256);
 	int imgfd, wr, logfd, status;
+	struct ns_args ns;		/* the init reads it while it runs */
 	long long t0 = tf_now_ms();
 	char *log;
 
@@ -1078,20 +1302,32 @@ void tf_restart(const void *buf, size_t len, const struct tf_run *o,
 	logfd = memfd_create("tf-log", MFD_CLOEXEC);
 	if (logfd < 0)
 		t_bail("memfd_create");
-	slot->returned = 0;
-	slot->err = 0;
-	child = tf_fork();
-	if (child == 0) {
+	ns = (struct ns_args){ imgfd, logfd, wr, o };
+	memset((void *)slot, 0, sizeof(*slot));
+	if (o->pidns) {
+		/*
+		 * The feeder first: the init copies the memory for the
+		 * restarting child while this goes on, and fork() would
+		 * hold malloc's and stdio's locks meanwhile.
+		 */
 		if (wr >= 0)
-			close(wr);
-		restart_child(imgfd, logfd, o);
+			feeder = t_feed(wr, buf, len);
+		child = 0;
+		init = start_ns_init(&ns);
+	} else {
+		child = tf_fork();
+		if (child == 0) {
+			if (wr >= 0)
+				close(wr);
+			restart_child(imgfd, logfd, o);
+		}
+		if (wr >= 0)
+			feeder = t_feed(wr, buf, len);
 	}
-	if (wr >= 0) {
-		feeder = t_feed(wr, buf, len);
+	if (wr >= 0)
 		close(wr);
-	}
 	close(imgfd);
-	status = wait_child(child, o, r);
+	status = wait_child(child, init, o, r);
 	r->ms = tf_now_ms() - t0;
 	if (r->outcome != TF_HANG && r->outcome != TF_SLOW && r->outcome != TF_RUNNING)
 		classify(r, status);

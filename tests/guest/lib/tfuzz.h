@@ -9,8 +9,8 @@
  *   themselves, answer "verify" requests through a shared page, and exit
  *   with TF_RESTORED_OK as soon as they find themselves restored (their
  *   pid changed), after checking their state once more;
- * - running restart(2) of an image in a child with a time limit and
- *   classifying how it ended;
+ * - running restart(2) of an image in a child with a time limit, in a pid
+ *   namespace of its own if asked, and classifying how it ended;
  * - scanning /dev/kmsg for kernel reports, so that a report is tied to
  *   the image that caused it;
  * - printing a reproducer on the console (scripts/extract-repro.sh turns
@@ -60,6 +60,9 @@ enum tf_kind {
 	TF_CHURN,	/* mmap/mprotect/munmap as fast as it can */
 	TF_FORKER,	/* forks and reaps children in a loop */
 	TF_EXECER,	/* execs itself in a loop (see tf_exec_main) */
+	TF_SHANON,	/* shared anonymous memory (MAP_SHARED | MAP_ANONYMOUS) */
+	TF_MEMFD,	/* a shared mapping of a memfd, the fd closed */
+	TF_TTY,		/* a pseudo-terminal slave in raw mode (master: ours) */
 	TF_NR_KINDS,
 };
 const char *tf_kind_name(int kind);
@@ -132,6 +135,14 @@ struct tf_run {
 	int fail_nth;		/* the restarting child writes it to fail-nth */
 	int make_it_fail;	/* ... and 1 to make-it-fail */
 	int kill_after_us;	/* SIGKILL the child then (0: no) */
+	/*
+	 * Restart in a new pid namespace, as pid 2 under a small init: what
+	 * the image turns into (arbitrary code, as root) can see and signal
+	 * no task outside it, and nothing of it outlives the init.  Tasks it
+	 * leaves behind count as leftovers all the same.
+	 */
+	int pidns;
+	void (*before)(void);	/* the restarting child runs it first */
 };
 
 enum tf_outcome {
