@@ -10,6 +10,7 @@
 #include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -487,6 +488,71 @@ static void tls_subject(void *arg)
 	}
 }
 
+/*
+ * An image whose task record asks for SIGUSR1 as exit signal: the parent
+ * chose SIGCHLD when it made the restarting child, and gets SIGCHLD.
+ */
+static volatile sig_atomic_t got_usr1, got_chld;
+
+static void note_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		got_usr1 = 1;
+	else
+		got_chld = 1;
+}
+
+static void exit_signal_subject(void *arg)
+{
+	(void)arg;
+	t_subj_ready();
+	t_subj_wait_go();
+	t_subj_check(getppid() > 1, "restored under the restarting test",
+		     "parent %d", (int)getppid());
+}
+
+static void test_exit_signal(void)
+{
+	struct sigaction sa = { .sa_handler = note_signal }, old_usr1, old_chld;
+	struct ckpt_hdr_task *t;
+	struct t_subject s;
+	struct t_edit e;
+	char path[4200];
+	int ok;
+
+	if (t_subj_start(&s, exit_signal_subject, NULL))
+		t_bail("subject");
+	if (t_subj_wait_ready(&s, "exit signal"))
+		goto out;
+	if (!t_check(!t_subj_checkpoint(&s), "exit signal: checkpoint",
+		     "log %.300s", s.log ? s.log : ""))
+		goto out;
+	t_subj_kill(&s);
+	snprintf(path, sizeof(path), "%s.usr1", s.img_path);
+	ok = !t_edit_load(&e, s.img_path) &&
+	     (t = t_edit_find(&e, CKPT_HDR_TASK, NULL)) &&
+	     (t->exit_signal = SIGUSR1) && !t_edit_save(&e, path) &&
+	     !rename(path, s.img_path);
+	t_edit_free(&e);
+	if (!t_check(ok, "exit signal: image asking for SIGUSR1", "%s",
+		     strerror(errno)))
+		goto out;
+	sigaction(SIGUSR1, &sa, &old_usr1);
+	sigaction(SIGCHLD, &sa, &old_chld);
+	t_subj_restart(&s, 0);
+	if (t_check(!s.restart_err, "exit signal: restart", "%s; log %.300s",
+		    t_errname(s.restart_err), s.log ? s.log : "")) {
+		t_subj_finish(&s, "exit signal");
+		t_check(!got_usr1 && got_chld,
+			"exit signal: the parent gets SIGCHLD, not the image's SIGUSR1",
+			"SIGUSR1 %d SIGCHLD %d", got_usr1, got_chld);
+	}
+	sigaction(SIGUSR1, &old_usr1, NULL);
+	sigaction(SIGCHLD, &old_chld, NULL);
+out:
+	t_subj_cleanup(&s);
+}
+
 int main(void)
 {
 	pid_t same = getuid() == 0;
@@ -513,5 +579,6 @@ int main(void)
 		t_skip("avx", "the CPU or kernel has no AVX");
 	t_subj_run("x87", x87_subject, NULL, 0);
 	t_subj_run("tls", tls_subject, NULL, 0);
+	test_exit_signal();
 	return t_done();
 }
