@@ -123,11 +123,18 @@ static void __attribute__((noreturn)) ckpt_child(pid_t pid, int nth, int wr)
 	char v[32];
 	int fd = memfd_create("img", 0), logfd = memfd_create("log", 0);
 	int nthfd = open("/proc/thread-self/fail-nth", O_RDWR);
+	int mif = open("/proc/thread-self/make-it-fail", O_WRONLY);
+	int tries;
 
-	if (fd < 0 || logfd < 0 || nthfd < 0)
+	if (fd < 0 || logfd < 0 || nthfd < 0 || mif < 0)
 		_exit(2);
-	if (!nth)
-		tf_write_file("/proc/thread-self/make-it-fail", "1");
+	/*
+	 * make-it-fail is opened before it is set: with it set, opening a
+	 * file to clear it may itself fail, and every allocation after,
+	 * the pipe's page for the result too, would fail at 3%.
+	 */
+	if (!nth && write(mif, "1", 1) != 1)
+		_exit(6);
 	snprintf(v, sizeof(v), "%d", nth);
 	if (nth && write(nthfd, v, strlen(v)) < 0)
 		_exit(3);
@@ -139,12 +146,15 @@ static void __attribute__((noreturn)) ckpt_child(pid_t pid, int nth, int wr)
 		r.left = atoi(v);
 		write(nthfd, "0", 1);
 	}
-	tf_write_file("/proc/thread-self/make-it-fail", "0");
+	for (tries = 0; !nth && write(mif, "0", 1) != 1; tries++)
+		if (tries > 1000)
+			_exit(4);
 	lseek(fd, 0, SEEK_SET);
 	t_scan_fd(fd, &ti);
 	r.complete = ti.complete;
 	pread(logfd, r.log, sizeof(r.log) - 1, 0);
-	write(wr, &r, sizeof(r));
+	if (write(wr, &r, sizeof(r)) != sizeof(r))
+		_exit(5);
 	_exit(0);
 }
 
