@@ -1259,6 +1259,162 @@ static void itimers_print(FILE *f, const struct ckpt_record *rec)
 	}
 }
 
+/* CKPT_HDR_PIDS */
+
+/* The largest pid number (PID_MAX_LIMIT on 64-bit) */
+#define CKPT_PID_MAX	(4 * 1024 * 1024)
+
+static int pids_check(const struct ckpt_record *rec, struct ckpt_err *err)
+{
+	const struct ckpt_hdr_pids *p = rec->data;
+	uint32_t i, w = 0;
+
+	if (rec->len != sizeof(*p) + (uint64_t)p->nr_words * sizeof(p->words[0]))
+		return fail(err, offsetof(struct ckpt_hdr_pids, nr_words),
+			    EBADMSG, "pids: %u words in a record of %u bytes",
+			    p->nr_words, rec->len);
+	if (!p->nr_pids || p->nr_pids > p->nr_words / 2)
+		return fail(err, offsetof(struct ckpt_hdr_pids, nr_pids),
+			    EBADMSG, "pids: %u pids in %u words",
+			    p->nr_pids, p->nr_words);
+	for (i = 0; i < p->nr_pids; i++) {
+		size_t off = sizeof(*p) + w * sizeof(p->words[0]);
+		int32_t d, k;
+
+		if (w >= p->nr_words)
+			return fail(err, offsetof(struct ckpt_hdr_pids, nr_pids),
+				    EBADMSG, "pids: the words end at pid %u of %u",
+				    i + 1, p->nr_pids);
+		d = p->words[w];
+		if (d < 0 || (uint64_t)w + d + 2 > p->nr_words)
+			return fail(err, off, EBADMSG,
+				    "pids: pid %u: depth %d", i + 1, d);
+		if (d > 0)
+			return fail(err, off, EOPNOTSUPP,
+				    "pids: pid %u: depth %d: nested pid namespaces are not supported",
+				    i + 1, d);
+		for (k = 1; k <= d + 1; k++) {
+			int32_t nr = p->words[w + k];
+
+			if (nr <= 0 || nr > CKPT_PID_MAX)
+				return fail(err, off + k * sizeof(p->words[0]),
+					    EBADMSG, "pids: pid %u: number %d",
+					    i + 1, nr);
+		}
+		w += d + 2;
+	}
+	if (w != p->nr_words)
+		return fail(err, sizeof(*p) + w * sizeof(p->words[0]), EBADMSG,
+			    "pids: %u words after the last pid", p->nr_words - w);
+	return 0;
+}
+
+static void pids_print(FILE *f, const struct ckpt_record *rec)
+{
+	const struct ckpt_hdr_pids *p = rec->data;
+	uint32_t i, w = 0;
+
+	fprintf(f, "  %-12s %u\n", "nr_pids", p->nr_pids);
+	fprintf(f, "  %-12s %u\n", "nr_words", p->nr_words);
+	for (i = 0; i < p->nr_pids && w < p->nr_words; i++) {
+		int32_t d = p->words[w], k;
+		char name[24];
+
+		snprintf(name, sizeof(name), "pid %u", i + 1);
+		fprintf(f, "  %-12s", name);
+		for (k = 1; k <= d + 1 && w + k < p->nr_words; k++)
+			fprintf(f, " %d", p->words[w + k]);
+		if (d)
+			fprintf(f, " (depth %d)", d);
+		fputc('\n', f);
+		w += d + 2;
+	}
+}
+
+/* CKPT_HDR_TREE */
+
+static int tree_check(const struct ckpt_record *rec, struct ckpt_err *err)
+{
+	const struct ckpt_hdr_tree *t = rec->data;
+	uint32_t i;
+
+	if (!t->nr_tasks || t->nr_tasks > CKPT_TREE_MAX_TASKS)
+		return fail(err, offsetof(struct ckpt_hdr_tree, nr_tasks),
+			    EBADMSG, "tree: %u tasks (1 to %d)", t->nr_tasks,
+			    CKPT_TREE_MAX_TASKS);
+	if (rec->len != sizeof(*t) + (uint64_t)t->nr_tasks * sizeof(t->tasks[0]))
+		return fail(err, offsetof(struct ckpt_hdr_tree, nr_tasks),
+			    EBADMSG, "tree: %u tasks in a record of %u bytes",
+			    t->nr_tasks, rec->len);
+	if (reserved_zero(err, offsetof(struct ckpt_hdr_tree, reserved),
+			  t->reserved, "tree"))
+		return -1;
+	for (i = 0; i < t->nr_tasks; i++) {
+		const struct ckpt_task_pids *e = &t->tasks[i];
+		size_t off = offsetof(struct ckpt_hdr_tree, tasks) +
+			     i * sizeof(*e);
+
+		if (e->exit_signal > CKPT_NSIG)
+			return fail(err, off + offsetof(struct ckpt_task_pids,
+							exit_signal),
+				    EBADMSG, "tree: task %u: exit signal %u",
+				    i, e->exit_signal);
+		if (e->flags)
+			return fail(err, off + offsetof(struct ckpt_task_pids,
+							flags),
+				    EBADMSG, "tree: task %u: unknown flags 0x%x",
+				    i, e->flags);
+		if (e->reserved)
+			return fail(err, off + offsetof(struct ckpt_task_pids,
+							reserved),
+				    EBADMSG, "tree: task %u: reserved field is 0x%x, not 0",
+				    i, e->reserved);
+	}
+	return 0;
+}
+
+/* A pid of a tree entry: "4242 (tag 1)", "outside (tag -1)", "none (tag 0)" */
+static void print_tag(FILE *f, const char *name, int32_t tag,
+		      const struct ckpt_tree *tree)
+{
+	fprintf(f, " %s ", name);
+	if (tag == CKPT_PID_NONE)
+		fputs("none", f);
+	else if (tag == CKPT_PID_ROOT)
+		fputs("outside", f);
+	else if (tree && tag > 0 && (uint32_t)tag <= tree->nr_pids)
+		fprintf(f, "%d", tree->pid_nr[tag - 1]);
+	else
+		fputs("?", f);
+	fprintf(f, " (tag %d)", tag);
+}
+
+static void tree_print(FILE *f, const struct ckpt_record *rec)
+{
+	const struct ckpt_hdr_tree *t = rec->data;
+	uint32_t i, n = t->nr_tasks;
+
+	fprintf(f, "  %-12s %u\n", "nr_tasks", t->nr_tasks);
+	if (n > (rec->len - sizeof(*t)) / sizeof(t->tasks[0]))
+		n = (rec->len - sizeof(*t)) / sizeof(t->tasks[0]);
+	for (i = 0; i < n; i++) {
+		const struct ckpt_task_pids *e = &t->tasks[i];
+		const char *sig = ckpt_signal_name(e->exit_signal);
+		char name[24];
+
+		snprintf(name, sizeof(name), "task %u", i);
+		fprintf(f, "  %-12s", name);
+		print_tag(f, "pid", e->pid, rec->tree);
+		print_tag(f, "tgid", e->tgid, rec->tree);
+		print_tag(f, "ppid", e->ppid, rec->tree);
+		print_tag(f, "pgid", e->pgid, rec->tree);
+		print_tag(f, "sid", e->sid, rec->tree);
+		fprintf(f, " exit_signal %u", e->exit_signal);
+		if (sig)
+			fprintf(f, " (%s)", sig);
+		fputc('\n', f);
+	}
+}
 
 #endif /* CKPT_COMM_LEN */
 
@@ -1315,6 +1471,10 @@ static const struct ckpt_rec_type rec_types[] = {
 	  itimers_check, itimers_print },
 	{ CKPT_HDR_TTY, "tty", sizeof(struct ckpt_hdr_tty), 0, 0,
 	  tty_check, tty_print },
+	{ CKPT_HDR_PIDS, "pids", sizeof(struct ckpt_hdr_pids), 1, 0,
+	  pids_check, pids_print },
+	{ CKPT_HDR_TREE, "tree", sizeof(struct ckpt_hdr_tree), 1, 0,
+	  tree_check, tree_print },
 };
 
 const struct ckpt_rec_type *ckpt_rec_type(uint32_t type)
@@ -1378,6 +1538,7 @@ void ckpt_reader_release(struct ckpt_reader *r)
 	free(r->task.tag_kinds);
 	r->task.tag_kinds = NULL;
 	r->task.nr_tags = r->task.max_tags = 0;
+	ckpt_tree_release(&r->tree);
 }
 
 size_t ckpt_read_raw(struct ckpt_reader *r, void *buf, size_t n)
@@ -1467,6 +1628,20 @@ static int check_order(struct ckpt_reader *r, const struct ckpt_rec_type *rt,
 			    rt->name);
 	if (r->state != CKPT_RD_HEADER && type == CKPT_HDR_HEADER)
 		return fail(&r->err, off, EBADMSG, "second header record");
+	/* An error record may end the image anywhere after the header. */
+	if (r->state == CKPT_RD_PIDS && type != CKPT_HDR_PIDS &&
+	    type != CKPT_HDR_ERROR)
+		return fail(&r->err, off, EBADMSG,
+			    "expected pids record after the header, found %s record",
+			    rt->name);
+	if (r->state == CKPT_RD_TREE && type != CKPT_HDR_TREE &&
+	    type != CKPT_HDR_ERROR)
+		return fail(&r->err, off, EBADMSG,
+			    "expected tree record after the pids, found %s record",
+			    rt->name);
+	if (r->state == CKPT_RD_BODY &&
+	    (type == CKPT_HDR_PIDS || type == CKPT_HDR_TREE))
+		return fail(&r->err, off, EBADMSG, "second %s record", rt->name);
 	return 0;
 }
 
@@ -1584,6 +1759,29 @@ static int check_object(struct ckpt_reader *r, const struct ckpt_record *rec)
 		    want == CKPT_TAG_FIFO ? "named pipe" : "tmpfile");
 }
 
+/* The task record of the next task of the tree: the pids the tree gives it. */
+static int check_task_pids(struct ckpt_reader *r, const struct ckpt_record *rec)
+{
+	const struct ckpt_hdr_task *t = rec->data;
+	const struct ckpt_tree_task *tt;
+	uint64_t i = r->task.nr_tasks;
+
+	if (i >= r->tree.nr_tasks)
+		return fail(&r->err, rec->off, EBADMSG,
+			    "task record beyond the %u tasks of the tree",
+			    r->tree.nr_tasks);
+	tt = &r->tree.tasks[i];
+	if (t->pid != tt->pid)
+		return fail(&r->err, rec->off + offsetof(struct ckpt_hdr_task, pid),
+			    EBADMSG, "task: pid %d, the tree's task %llu has pid %d",
+			    t->pid, (unsigned long long)i, tt->pid);
+	if (t->tgid != tt->tgid)
+		return fail(&r->err, rec->off + offsetof(struct ckpt_hdr_task, tgid),
+			    EBADMSG, "task: tgid %d, the tree's task %llu has tgid %d",
+			    t->tgid, (unsigned long long)i, tt->tgid);
+	return 0;
+}
+
 /*
  * The record's place in a task's section (see enum ckpt_task_pos), with
  * the counts the mm, files and signals records announce.
@@ -1604,16 +1802,27 @@ static int check_place(struct ckpt_reader *r, const struct ckpt_record *rec)
 	case CKPT_HDR_HEADER:
 	case CKPT_HDR_ERROR:
 		return 0;
+	case CKPT_HDR_PIDS:
+	case CKPT_HDR_TREE:
+		return 0;	/* placed by check_order() */
 	case CKPT_HDR_TAIL:
 	case CKPT_HDR_TASK:
 		if (ts->pos != CKPT_TP_NONE)
 			return place_fail(r, rec->off, name, expected(ts));
-		if (rec->type == CKPT_HDR_TASK) {
-			ts->pos = CKPT_TP_TASK;
-			if (!ts->nr_tasks++)
-				memcpy(&r->first_task, rec->data,
-				       sizeof(r->first_task));
+		if (rec->type == CKPT_HDR_TAIL) {
+			if (ts->nr_tasks != r->tree.nr_tasks)
+				return fail(&r->err, rec->off, EBADMSG,
+					    "tail after %llu of the %u tasks of the tree",
+					    (unsigned long long)ts->nr_tasks,
+					    r->tree.nr_tasks);
+			return 0;
 		}
+		if (check_task_pids(r, rec))
+			return -1;
+		ts->pos = CKPT_TP_TASK;
+		if (!ts->nr_tasks++)
+			memcpy(&r->first_task, rec->data,
+			       sizeof(r->first_task));
 		return 0;
 	case CKPT_HDR_CREDS:
 	case CKPT_HDR_RLIMITS:
@@ -1832,6 +2041,165 @@ static int check_tail(struct ckpt_reader *r, const struct ckpt_record *rec)
 	return 0;
 }
 
+/* The pids record: the number of every pid object, each number once. */
+static int cmp_pid(const void *a, const void *b)
+{
+	const pid_t *x = a, *y = b;
+
+	return (*x > *y) - (*x < *y);
+}
+
+static int read_pids(struct ckpt_reader *r, const struct ckpt_record *rec)
+{
+	const struct ckpt_hdr_pids *p = rec->data;
+	pid_t *nr, *sorted;
+	uint32_t i, w = 0;
+
+	nr = calloc(p->nr_pids, sizeof(*nr));
+	sorted = calloc(p->nr_pids, sizeof(*sorted));
+	if (!nr || !sorted) {
+		free(nr);
+		free(sorted);
+		return fail(&r->err, rec->off, ENOMEM, "%s", strerror(ENOMEM));
+	}
+	for (i = 0; i < p->nr_pids; i++) {	/* pids_check() walked them */
+		nr[i] = sorted[i] = p->words[w + 1];
+		w += p->words[w] + 2;
+	}
+	qsort(sorted, p->nr_pids, sizeof(*sorted), cmp_pid);
+	for (i = 1; i < p->nr_pids; i++) {
+		uint32_t a, b;
+
+		if (sorted[i] != sorted[i - 1])
+			continue;
+		for (a = 0; nr[a] != sorted[i]; a++)
+			;
+		for (b = a + 1; nr[b] != sorted[i]; b++)
+			;
+		free(nr);
+		free(sorted);
+		return fail(&r->err, rec->off, EBADMSG,
+			    "pids: pid %u and pid %u both have number %d",
+			    a + 1, b + 1, sorted[i]);
+	}
+	free(sorted);
+	r->tree.pid_nr = nr;
+	r->tree.nr_pids = p->nr_pids;
+	return 0;
+}
+
+/* A pgid or sid tag: its number (0 for CKPT_PID_ROOT), -1 when out of range. */
+static pid_t tag_nr(const struct ckpt_tree *t, int32_t tag)
+{
+	if (tag == CKPT_PID_ROOT)
+		return 0;
+	if (tag <= 0 || (uint32_t)tag > t->nr_pids)
+		return -1;
+	return t->pid_nr[tag - 1];
+}
+
+/*
+ * The tree record against the pids: every task has a pid of its own, its
+ * parent comes before it, its group and session are pids of the image.
+ */
+static int read_tree(struct ckpt_reader *r, const struct ckpt_record *rec)
+{
+	const struct ckpt_hdr_tree *t = rec->data;
+	struct ckpt_tree *tree = &r->tree;
+	struct ckpt_tree_task *tasks;
+	int *task_of;	/* [tag - 1]: index of the task with that pid, or -1 */
+	uint32_t i;
+	int ret = -1;
+
+	tasks = calloc(t->nr_tasks, sizeof(*tasks));
+	task_of = malloc(tree->nr_pids * sizeof(*task_of));
+	if (!tasks || !task_of) {
+		fail(&r->err, rec->off, ENOMEM, "%s", strerror(ENOMEM));
+		goto out;
+	}
+	for (i = 0; i < tree->nr_pids; i++)
+		task_of[i] = -1;
+	for (i = 0; i < t->nr_tasks; i++) {
+		const struct ckpt_task_pids *e = &t->tasks[i];
+		struct ckpt_tree_task *tt = &tasks[i];
+		uint64_t off = rec->off + offsetof(struct ckpt_hdr_tree, tasks) +
+			       i * sizeof(*e);
+
+		if (e->pid <= 0 || (uint32_t)e->pid > tree->nr_pids) {
+			fail(&r->err, off + offsetof(struct ckpt_task_pids, pid),
+			     EBADMSG, "tree: task %u: pid tag %d, the image has %u pids",
+			     i, e->pid, tree->nr_pids);
+			goto out;
+		}
+		if (task_of[e->pid - 1] >= 0) {
+			fail(&r->err, off + offsetof(struct ckpt_task_pids, pid),
+			     EBADMSG, "tree: task %u: pid tag %d is that of task %d",
+			     i, e->pid, task_of[e->pid - 1]);
+			goto out;
+		}
+		if (e->tgid != e->pid) {
+			fail(&r->err, off + offsetof(struct ckpt_task_pids, tgid),
+			     EOPNOTSUPP, "tree: task %u: tgid tag %d, pid tag %d: threads are not supported",
+			     i, e->tgid, e->pid);
+			goto out;
+		}
+		if (i == 0 ? e->ppid != CKPT_PID_NONE :
+		    e->ppid <= 0 || (uint32_t)e->ppid > tree->nr_pids ||
+		    task_of[e->ppid - 1] < 0) {
+			fail(&r->err, off + offsetof(struct ckpt_task_pids, ppid),
+			     EBADMSG, i == 0 ?
+			     "tree: task %u: ppid tag %d: the root task has no parent in the tree" :
+			     "tree: task %u: ppid tag %d is no task before it",
+			     i, e->ppid);
+			goto out;
+		}
+		if (tag_nr(tree, e->pgid) < 0) {
+			fail(&r->err, off + offsetof(struct ckpt_task_pids, pgid),
+			     EBADMSG, "tree: task %u: pgid tag %d, the image has %u pids",
+			     i, e->pgid, tree->nr_pids);
+			goto out;
+		}
+		if (tag_nr(tree, e->sid) < 0) {
+			fail(&r->err, off + offsetof(struct ckpt_task_pids, sid),
+			     EBADMSG, "tree: task %u: sid tag %d, the image has %u pids",
+			     i, e->sid, tree->nr_pids);
+			goto out;
+		}
+		task_of[e->pid - 1] = i;
+		tt->ent = *e;
+		tt->pid = tt->tgid = tree->pid_nr[e->pid - 1];
+		tt->parent = i ? task_of[e->ppid - 1] : -1;
+		tt->ppid = i ? tree->pid_nr[e->ppid - 1] : 0;
+		tt->pgid = tag_nr(tree, e->pgid);
+		tt->sid = tag_nr(tree, e->sid);
+		tt->exit_signal = e->exit_signal;
+	}
+	/* The leaders, once every task's pid is known */
+	for (i = 0; i < t->nr_tasks; i++) {
+		const struct ckpt_task_pids *e = &t->tasks[i];
+
+		tasks[i].pgid_task = e->pgid == CKPT_PID_ROOT ? -1 :
+			task_of[e->pgid - 1] >= 0 ? task_of[e->pgid - 1] : -2;
+		tasks[i].sid_task = e->sid == CKPT_PID_ROOT ? -1 :
+			task_of[e->sid - 1] >= 0 ? task_of[e->sid - 1] : -2;
+	}
+	tree->tasks = tasks;
+	tree->nr_tasks = t->nr_tasks;
+	tasks = NULL;
+	ret = 0;
+out:
+	free(tasks);
+	free(task_of);
+	return ret;
+}
+
+void ckpt_tree_release(struct ckpt_tree *tree)
+{
+	free(tree->pid_nr);
+	free(tree->tasks);
+	memset(tree, 0, sizeof(*tree));
+}
+
 static int finish(struct ckpt_reader *r)
 {
 	unsigned char c;
@@ -1899,6 +2267,7 @@ static int next(struct ckpt_reader *r, struct ckpt_record *rec)
 	rec->data = r->buf;
 	rec->datalen = keep;
 	rec->page_shift = r->state == CKPT_RD_HEADER ? 0 : r->header.page_shift;
+	rec->tree = &r->tree;
 
 	/* A record whose payload is skipped is checked before it is read. */
 	if (rt->skip_payload && rt->check && rt->check(rec, &r->err)) {
@@ -1918,6 +2287,16 @@ static int next(struct ckpt_reader *r, struct ckpt_record *rec)
 	switch (h.type) {
 	case CKPT_HDR_HEADER:
 		memcpy(&r->header, r->buf, sizeof(r->header));
+		r->state = CKPT_RD_PIDS;
+		break;
+	case CKPT_HDR_PIDS:
+		if (read_pids(r, rec))
+			return -1;
+		r->state = CKPT_RD_TREE;
+		break;
+	case CKPT_HDR_TREE:
+		if (read_tree(r, rec))
+			return -1;
 		r->state = CKPT_RD_BODY;
 		break;
 	case CKPT_HDR_TAIL:
@@ -1984,4 +2363,107 @@ int ckpt_first_task(int fd, struct ckpt_hdr_task *task, struct ckpt_err *err)
 	ckpt_reader_release(&r);
 	(void)task;
 	return ret;
+}
+
+int ckpt_read_head(int fd, struct ckpt_head *head, struct ckpt_err *err)
+{
+	struct ckpt_reader r;
+	struct ckpt_record rec;
+	int ret;
+
+	memset(head, 0, sizeof(*head));
+	ckpt_reader_init(&r, fd);
+	while ((ret = ckpt_next(&r, &rec)) > 0) {
+		size_t n = ckpt_align(rec.len);
+		unsigned char *p = realloc(head->bytes, head->len + n);
+
+		if (!p) {
+			ret = fail(&r.err, rec.off, ENOMEM, "%s", strerror(ENOMEM));
+			break;
+		}
+		/* the reader kept all of it: no record of the three skips */
+		memcpy(p + head->len, rec.data, rec.len);
+		memset(p + head->len + rec.len, 0, n - rec.len);
+		head->bytes = p;
+		head->len += n;
+		if (rec.type == CKPT_HDR_HEADER &&
+		    ckpt_header_runnable(&r.header, rec.off, &r.err)) {
+			ret = -1;
+			break;
+		}
+		if (rec.type == CKPT_HDR_TREE)
+			break;
+	}
+	if (ret > 0) {
+		head->header = r.header;
+		head->tree = r.tree;
+		memset(&r.tree, 0, sizeof(r.tree));
+		ret = 0;
+	} else {
+		if (ret == 0)	/* a complete image cannot end before its tree */
+			fail(&r.err, r.off, EBADMSG, "image without a tree");
+		*err = r.err;
+		free(head->bytes);
+		memset(head, 0, sizeof(*head));
+		ret = -1;
+	}
+	ckpt_reader_release(&r);
+	return ret;
+}
+
+void ckpt_head_release(struct ckpt_head *head)
+{
+	ckpt_tree_release(&head->tree);
+	free(head->bytes);
+	memset(head, 0, sizeof(*head));
+}
+
+static int layout_fail(struct ckpt_err *err, const struct ckpt_tree *tree,
+		       uint32_t i, const char *why)
+{
+	return fail(err, 0, EOPNOTSUPP,
+		    "session layout not supported yet: task %u (pid %d) %s",
+		    i, tree->tasks[i].pid, why);
+}
+
+int ckpt_tree_layout(const struct ckpt_tree *tree, struct ckpt_err *err)
+{
+	uint32_t i;
+
+	for (i = 0; i < tree->nr_tasks; i++) {
+		const struct ckpt_tree_task *t = &tree->tasks[i];
+		const struct ckpt_tree_task *p = i ? &tree->tasks[t->parent] : NULL;
+		int own_sid = t->sid_task == (int)i;
+		int own_pgrp = t->pgid_task == (int)i;
+
+		/* fork() keeps the session; setsid() makes one: nothing else */
+		if (!own_sid && (p ? t->ent.sid != p->ent.sid :
+				 t->ent.sid != CKPT_PID_ROOT))
+			return layout_fail(err, tree, i, p ?
+					   "is in another session than its parent and does not lead it" :
+					   "is the root and in a session of the tree it does not lead");
+		if (own_sid && !own_pgrp)
+			return layout_fail(err, tree, i,
+					   "leads a session but not its process group");
+		if (t->ent.pgid == CKPT_PID_ROOT) {
+			/* the group from outside has no number here to join */
+			if (t->ent.sid != CKPT_PID_ROOT ||
+			    (p && p->ent.pgid != CKPT_PID_ROOT))
+				return layout_fail(err, tree, i,
+						   "is in the root's process group from outside, its parent is not");
+			continue;
+		}
+		if (own_pgrp)
+			continue;
+		if (t->pgid_task < 0)
+			return layout_fail(err, tree, i,
+					   "is in a process group whose leader is not in the tree");
+		if (tree->tasks[t->pgid_task].pgid_task != t->pgid_task)
+			return layout_fail(err, tree, i,
+					   "is in a process group whose leader left it");
+		if (tree->tasks[t->pgid_task].ent.sid != t->ent.sid)
+			return layout_fail(err, tree, i,
+					   "is in a process group of another session");
+	}
+	return 0;
 }

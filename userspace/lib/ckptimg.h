@@ -7,7 +7,10 @@
  * checking it the way restart(2) does: its length against the size its type
  * expects, the zero padding up to the next 8-byte boundary, the fields its
  * type defines, and its place in the image (header first, tail last with
- * matching counts).  The first failure is described in struct ckpt_err: the
+ * matching counts).  Every image starts with the header, the pids and the
+ * tree records; the task sections follow in the order of the tree, each
+ * task record with the pid the tree gives it.  The first failure is
+ * described in struct ckpt_err: the
  * stream offset of the first byte that could not be parsed, the errno
  * restart(2) returns for it and a message.
  *
@@ -35,6 +38,45 @@ struct ckpt_err {
 	char msg[256];
 };
 
+/**
+ * struct ckpt_tree_task - a task of the image's tree, decoded
+ * @pid: its pid, a number in the root task's pid namespace
+ * @tgid: its thread group id (@pid: processes only)
+ * @ppid: the pid of its parent, 0 for the root task
+ * @pgid: its process group, 0 for CKPT_PID_ROOT (the one the root task is
+ *	in, from outside the tree)
+ * @sid: its session, 0 for CKPT_PID_ROOT
+ * @parent: the index of its parent in &ckpt_tree.tasks, -1 for the root
+ * @pgid_task: the index of the task whose pid @pgid is, -1 for
+ *	CKPT_PID_ROOT, -2 when no task of the tree has that pid
+ * @sid_task: the same for @sid
+ * @exit_signal: the signal its parent gets when it ends
+ * @ent: the entry of the tree record (pid tags)
+ */
+struct ckpt_tree_task {
+	pid_t pid, tgid, ppid, pgid, sid;
+	int parent;
+	int pgid_task, sid_task;
+	uint32_t exit_signal;
+	struct ckpt_task_pids ent;
+};
+
+/**
+ * struct ckpt_tree - the pids and the tree records of an image, decoded
+ * @nr_pids: the number of pid objects, 0 before the pids record was read
+ * @pid_nr: the number of each pid object in the root task's pid namespace,
+ *	pid_nr[tag - 1]
+ * @nr_tasks: the number of tasks, 0 before the tree record was read
+ * @tasks: the tasks in the order of the image: the root first, every
+ *	parent before its children
+ */
+struct ckpt_tree {
+	uint32_t nr_pids;
+	pid_t *pid_nr;
+	uint32_t nr_tasks;
+	struct ckpt_tree_task *tasks;
+};
+
 struct ckpt_record {
 	uint64_t off;		/* stream offset of the record */
 	uint32_t type;
@@ -43,6 +85,7 @@ struct ckpt_record {
 	const void *data;	/* @datalen bytes, valid until the next ckpt_next() */
 	uint32_t datalen;	/* @len, or the fixed part of a skip_payload type */
 	unsigned int page_shift; /* of the image (its header), 0 before it */
+	const struct ckpt_tree *tree; /* the pids and tasks read so far */
 };
 
 /**
@@ -69,6 +112,8 @@ struct ckpt_rec_type {
 
 enum ckpt_reader_state {
 	CKPT_RD_HEADER,		/* expecting the header record */
+	CKPT_RD_PIDS,		/* expecting the pids record */
+	CKPT_RD_TREE,		/* expecting the tree record */
 	CKPT_RD_BODY,		/* expecting body records or the tail */
 	CKPT_RD_TAIL,		/* the tail was read: expecting end of stream */
 	CKPT_RD_ERROR,		/* an error record was read */
@@ -134,6 +179,7 @@ struct ckpt_reader {
 	struct ckpt_hdr_header header;	/* valid once the header was read */
 	struct ckpt_hdr_tail tail;	/* valid in state CKPT_RD_TAIL/DONE */
 	struct ckpt_task_state task;
+	struct ckpt_tree tree;		/* filled as its records are read */
 #ifdef CKPT_COMM_LEN
 	struct ckpt_hdr_task first_task; /* valid once a task record was read */
 #endif
@@ -179,6 +225,42 @@ void ckpt_hexdump(FILE *f, const void *buf, size_t len, uint64_t off);
  */
 struct ckpt_hdr_task;
 int ckpt_first_task(int fd, struct ckpt_hdr_task *task, struct ckpt_err *err);
+
+/**
+ * struct ckpt_head - the start of an image: header, pids and tree
+ * @header: the header record
+ * @tree: the pids and the tasks
+ * @bytes: the @len bytes of the stream the three records took, as read
+ *	(for passing them on to restart(2) with the rest of a stream)
+ * @len: their length
+ */
+struct ckpt_head {
+	struct ckpt_hdr_header header;
+	struct ckpt_tree tree;
+	unsigned char *bytes;
+	size_t len;
+};
+
+/*
+ * Read the header, the pids and the tree records from fd, checked as
+ * ckpt_next() checks them and the header as ckpt_header_runnable() does,
+ * and nothing more of the stream.  Returns 0 with *head filled (release it
+ * with ckpt_head_release()), or -1 with err filled (its offset relative to
+ * where the read started).
+ */
+int ckpt_read_head(int fd, struct ckpt_head *head, struct ckpt_err *err);
+void ckpt_head_release(struct ckpt_head *head);
+void ckpt_tree_release(struct ckpt_tree *tree);
+
+/*
+ * Whether the restart tool can make the sessions and process groups of
+ * the tree with fork(), setsid() and setpgid(): every task is in its
+ * parent's session or leads its own, in its parent's group, its own or
+ * that of another task of its session which leads it; CKPT_PID_ROOT only
+ * where the parent has it too.  0, or -1 with err filled (EOPNOTSUPP, the
+ * message naming the task; err->off 0).
+ */
+int ckpt_tree_layout(const struct ckpt_tree *tree, struct ckpt_err *err);
 
 /* Name of a signal ("SIGUSR1"), NULL when unknown. */
 const char *ckpt_signal_name(int sig);

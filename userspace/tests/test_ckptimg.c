@@ -105,10 +105,139 @@ static void add_error(struct img *im, int error, const char *msg)
 	add(im, rec, e->h.len);
 }
 
+/* The pids record: one pid object of depth 0 for each of nrs[n]. */
+static void add_pids(struct img *im, const pid_t *nrs, uint32_t n)
+{
+	static unsigned char buf[65536];
+	struct ckpt_hdr_pids *p = (void *)buf;
+	uint32_t i;
+
+	memset(buf, 0, sizeof(*p) + 2 * n * sizeof(p->words[0]));
+	p->h.type = CKPT_HDR_PIDS;
+	p->h.len = sizeof(*p) + 2 * n * sizeof(p->words[0]);
+	p->nr_pids = n;
+	p->nr_words = 2 * n;
+	for (i = 0; i < n; i++) {
+		p->words[2 * i] = 0;
+		p->words[2 * i + 1] = nrs[i];
+	}
+	add(im, p, p->h.len);
+}
+
+/* A task of a tree record: tags pid (also tgid), ppid, pgid, sid. */
+#define TP(pid, ppid, pgid, sid) \
+	{ (pid), (pid), (ppid), (pgid), (sid), SIGCHLD, 0, 0 }
+
+static void add_tree(struct img *im, const struct ckpt_task_pids *e, uint32_t n)
+{
+	static unsigned char buf[65536];
+	struct ckpt_hdr_tree *t = (void *)buf;
+
+	memset(t, 0, sizeof(*t));
+	t->h.type = CKPT_HDR_TREE;
+	t->h.len = sizeof(*t) + n * sizeof(*e);
+	t->nr_tasks = n;
+	memcpy(t->tasks, e, n * sizeof(*e));
+	add(im, t, t->h.len);
+}
+
+/* The smallest task section: no files, no mappings, no signals. */
+#define MIN_TASK_RECORDS 9
+
+static void add_min_task(struct img *im, pid_t pid)
+{
+	static unsigned char buf[4096];
+	struct ckpt_hdr_task *t = (void *)buf;
+	struct ckpt_hdr_creds *c = (void *)buf;
+	struct ckpt_hdr_rlimits *rl = (void *)buf;
+	struct ckpt_hdr_fs *fs = (void *)buf;
+	struct ckpt_hdr_files *fl = (void *)buf;
+	struct ckpt_hdr_mm *m = (void *)buf;
+	struct ckpt_hdr_signals *sg = (void *)buf;
+	struct ckpt_hdr_itimers *it = (void *)buf;
+	struct ckpt_hdr_cpu *cpu = (void *)buf;
+	int i;
+
+	memset(buf, 0, sizeof(buf));
+	t->h.type = CKPT_HDR_TASK;
+	t->h.len = sizeof(*t);
+	snprintf(t->comm, sizeof(t->comm), "task%d", pid);
+	t->pid = t->tgid = pid;
+	t->exit_signal = SIGCHLD;
+	add(im, t, t->h.len);
+
+	memset(buf, 0, sizeof(buf));
+	c->h.type = CKPT_HDR_CREDS;
+	c->h.len = sizeof(*c);
+	add(im, c, c->h.len);
+
+	memset(buf, 0, sizeof(buf));
+	rl->h.type = CKPT_HDR_RLIMITS;
+	rl->h.len = sizeof(*rl);
+	for (i = 0; i < CKPT_RLIM_NLIMITS; i++)
+		rl->rlim[i].cur = rl->rlim[i].max = ~0ULL;
+	add(im, rl, rl->h.len);
+
+	memset(buf, 0, sizeof(buf));
+	fs->h.type = CKPT_HDR_FS;
+	fs->h.len = sizeof(*fs) + 4;
+	fs->root_len = 2;
+	memcpy(fs->paths, "/\0/", 4);
+	add(im, fs, fs->h.len);
+
+	memset(buf, 0, sizeof(buf));
+	fl->h.type = CKPT_HDR_FILES;
+	fl->h.len = sizeof(*fl);
+	add(im, fl, fl->h.len);
+
+	memset(buf, 0, sizeof(buf));
+	m->h.type = CKPT_HDR_MM;
+	m->h.len = sizeof(*m) + sizeof("/bin/sh");
+	strcpy(m->exe_path, "/bin/sh");
+	add(im, m, m->h.len);
+
+	memset(buf, 0, sizeof(buf));
+	sg->h.type = CKPT_HDR_SIGNALS;
+	sg->h.len = sizeof(*sg);
+	add(im, sg, sg->h.len);
+
+	memset(buf, 0, sizeof(buf));
+	it->h.type = CKPT_HDR_ITIMERS;
+	it->h.len = sizeof(*it);
+	add(im, it, it->h.len);
+
+	memset(buf, 0, sizeof(buf));
+	cpu->h.type = CKPT_HDR_CPU;
+	cpu->h.len = sizeof(*cpu);
+	for (i = 0; i < CKPT_X86_TLS_ENTRIES; i++) {
+		cpu->tls[i].entry_number = 12 + i;
+		cpu->tls[i].read_exec_only = 1;
+		cpu->tls[i].seg_not_present = 1;
+	}
+	add(im, cpu, cpu->h.len);
+}
+
+/* Header, pids, tree of one task, the task, tail: the smallest image. */
+#define GOOD_RECORDS (4 + MIN_TASK_RECORDS)
+#define PIDS_OFF	sizeof(struct ckpt_hdr_header)
+#define TREE_OFF	(PIDS_OFF + sizeof(struct ckpt_hdr_pids) + 8)
+#define TASK_OFF	(TREE_OFF + sizeof(struct ckpt_hdr_tree) + \
+			 sizeof(struct ckpt_task_pids))
+static size_t tail_off;		/* of the last good_image() */
+
 static void good_image(struct img *im)
 {
+	static const pid_t nrs[] = { 4242 };
+	static const struct ckpt_task_pids tasks[] = {
+		TP(1, CKPT_PID_NONE, CKPT_PID_ROOT, CKPT_PID_ROOT),
+	};
+
 	memset(im, 0, sizeof(*im));
 	add_header(im);
+	add_pids(im, nrs, 1);
+	add_tree(im, tasks, 1);
+	add_min_task(im, 4242);
+	tail_off = im->len;
 	add_tail(im);
 }
 
@@ -190,8 +319,9 @@ static void expect(const char *name, const void *buf, size_t len, int e,
 }
 
 #define HDR(im)		((struct ckpt_hdr_header *)(im)->buf)
-#define TAIL_OFF	sizeof(struct ckpt_hdr_header)
-#define TAIL(im)	((struct ckpt_hdr_tail *)((im)->buf + TAIL_OFF))
+#define TAIL(im)	((struct ckpt_hdr_tail *)((im)->buf + tail_off))
+/* Where add_error() puts the error record after the header alone */
+#define ERR_OFF		sizeof(struct ckpt_hdr_header)
 
 static void test_valid(void)
 {
@@ -200,17 +330,25 @@ static void test_valid(void)
 	uint64_t nr = 0;
 
 	good_image(&im);
-	report(im.len == 288 && sizeof(struct ckpt_hdr_header) == 256 &&
-	       sizeof(struct ckpt_hdr_tail) == 32, "record sizes",
-	       "image %zu bytes, header %zu, tail %zu", im.len,
-	       sizeof(struct ckpt_hdr_header), sizeof(struct ckpt_hdr_tail));
+	report(sizeof(struct ckpt_hdr_header) == 256 &&
+	       sizeof(struct ckpt_hdr_tail) == 32 &&
+	       sizeof(struct ckpt_hdr_pids) == 16 &&
+	       sizeof(struct ckpt_hdr_tree) == 16 &&
+	       sizeof(struct ckpt_task_pids) == 32 && TASK_OFF == 328,
+	       "record sizes", "header %zu, tail %zu, pids %zu, tree %zu + %zu",
+	       sizeof(struct ckpt_hdr_header), sizeof(struct ckpt_hdr_tail),
+	       sizeof(struct ckpt_hdr_pids), sizeof(struct ckpt_hdr_tree),
+	       sizeof(struct ckpt_task_pids));
 	report(scan_chunked(im.buf, im.len, im.len, 0, &err, &nr) == 0 &&
-	       nr == 2, "valid image through a pipe", "%s at 0x%llx (%llu records)",
+	       nr == GOOD_RECORDS, "valid image through a pipe",
+	       "%s at 0x%llx (%llu records)",
 	       err.msg, (unsigned long long)err.off, (unsigned long long)nr);
-	report(scan_chunked(im.buf, im.len, 1, 1, &err, &nr) == 0 && nr == 2,
+	report(scan_chunked(im.buf, im.len, 1, 1, &err, &nr) == 0 &&
+	       nr == GOOD_RECORDS,
 	       "valid image, 1-byte writes to a socket", "%s at 0x%llx",
 	       err.msg, (unsigned long long)err.off);
-	report(scan_chunked(im.buf, im.len, 7, 0, &err, &nr) == 0 && nr == 2,
+	report(scan_chunked(im.buf, im.len, 7, 0, &err, &nr) == 0 &&
+	       nr == GOOD_RECORDS,
 	       "valid image, 7-byte writes to a pipe", "%s at 0x%llx",
 	       err.msg, (unsigned long long)err.off);
 }
@@ -302,33 +440,33 @@ static void test_tail(void)
 
 	good_image(&im);
 	TAIL(&im)->h.type = 77;
-	expect("unknown type for tail", im.buf, im.len, EBADMSG, TAIL_OFF);
+	expect("unknown type for tail", im.buf, im.len, EBADMSG, tail_off);
 	TAIL(&im)->h.type = CKPT_HDR_HEADER;
-	expect("second header", im.buf, im.len, EBADMSG, TAIL_OFF);
+	expect("second header", im.buf, im.len, EBADMSG, tail_off);
 
 	good_image(&im);
 	TAIL(&im)->magic = 0;
-	expect("tail magic", im.buf, im.len, EBADMSG, TAIL_OFF + 8);
+	expect("tail magic", im.buf, im.len, EBADMSG, tail_off + 8);
 
 	good_image(&im);
 	TAIL(&im)->nr_records++;
-	expect("tail nr_records high", im.buf, im.len, EBADMSG, TAIL_OFF + 16);
+	expect("tail nr_records high", im.buf, im.len, EBADMSG, tail_off + 16);
 	TAIL(&im)->nr_records = 0;
-	expect("tail nr_records 0", im.buf, im.len, EBADMSG, TAIL_OFF + 16);
+	expect("tail nr_records 0", im.buf, im.len, EBADMSG, tail_off + 16);
 
 	good_image(&im);
 	TAIL(&im)->size += 8;
-	expect("tail size", im.buf, im.len, EBADMSG, TAIL_OFF + 24);
+	expect("tail size", im.buf, im.len, EBADMSG, tail_off + 24);
 
 	good_image(&im);
 	TAIL(&im)->h.len = 24;
-	expect("tail len short", im.buf, im.len, EBADMSG, TAIL_OFF + 4);
+	expect("tail len short", im.buf, im.len, EBADMSG, tail_off + 4);
 	TAIL(&im)->h.len = 40;
-	expect("tail len long", im.buf, im.len, EBADMSG, TAIL_OFF + 4);
+	expect("tail len long", im.buf, im.len, EBADMSG, tail_off + 4);
 
 	good_image(&im);
 	im.buf[im.len++] = 0;
-	expect("data after the tail", im.buf, im.len, EBADMSG, 288);
+	expect("data after the tail", im.buf, im.len, EBADMSG, im.len - 1);
 }
 
 static void test_error_record(void)
@@ -343,7 +481,7 @@ static void test_error_record(void)
 	memset(&im, 0, sizeof(im));
 	add_header(&im);
 	add_error(&im, -EIO, "boom");
-	expect("error record", im.buf, im.len, ECANCELED, TAIL_OFF);
+	expect("error record", im.buf, im.len, ECANCELED, ERR_OFF);
 
 	/* The error record itself is returned before the failure. */
 	if (pipe(fds))
@@ -361,19 +499,19 @@ static void test_error_record(void)
 	close(fds[0]);
 	waitpid(pid, NULL, 0);
 
-	e = (void *)(im.buf + TAIL_OFF);
+	e = (void *)(im.buf + ERR_OFF);
 	e->reserved = 1;
-	expect("error reserved", im.buf, im.len, EBADMSG, TAIL_OFF + 12);
+	expect("error reserved", im.buf, im.len, EBADMSG, ERR_OFF + 12);
 	e->reserved = 0;
 	e->msg[4] = 'x';	/* len 21: "boomx", then padding */
 	expect("error message without NUL", im.buf, im.len, EBADMSG,
-	       TAIL_OFF + 16);
+	       ERR_OFF + 16);
 	e->msg[4] = '\0';
 	e->msg[6] = 1;		/* padding byte at offset 22 of the record */
-	expect("nonzero padding", im.buf, im.len, EBADMSG, TAIL_OFF + 22);
+	expect("nonzero padding", im.buf, im.len, EBADMSG, ERR_OFF + 22);
 	e->msg[6] = 0;
 	e->h.len = 16;
-	expect("error len short", im.buf, im.len, EBADMSG, TAIL_OFF + 4);
+	expect("error len short", im.buf, im.len, EBADMSG, ERR_OFF + 4);
 }
 
 /* Run ckptinfo with args, image on stdin; capture stdout+stderr. */
@@ -434,10 +572,20 @@ static void test_ckptinfo(void)
 
 	good_image(&im);
 	rc = run_ckptinfo(dash, im.buf, im.len, out, sizeof(out));
-	report(rc == 0 && strstr(out, "0x00000000 header") &&
-	       strstr(out, "0x00000100 tail") &&
-	       strstr(out, "complete image: 2 records, 288 bytes"),
-	       "ckptinfo valid", "exit %d, output:\n%s", rc, out);
+	{
+		char tail[64], done[64];
+
+		snprintf(tail, sizeof(tail), "0x%08zx tail       len 32\n",
+			 tail_off);
+		snprintf(done, sizeof(done), "complete image: %d records, %zu bytes\n",
+			 GOOD_RECORDS, im.len);
+		report(rc == 0 && strstr(out, "0x00000000 header") &&
+		       strstr(out, "0x00000100 pids       len 24\n") &&
+		       strstr(out, "0x00000118 tree       len 48\n") &&
+		       strstr(out, "0x00000148 task") &&
+		       strstr(out, tail) && strstr(out, done),
+		       "ckptinfo valid", "exit %d, output:\n%s", rc, out);
+	}
 
 	rc = run_ckptinfo(vdash, im.buf, im.len, out, sizeof(out));
 	report(rc == 0 && strstr(out, "43 4b 50 54 48 45 41 44"),
@@ -449,8 +597,8 @@ static void test_ckptinfo(void)
 
 	TAIL(&im)->h.type = 77;
 	rc = run_ckptinfo(dash, im.buf, im.len, out, sizeof(out));
-	report(rc == 1 &&
-	       strstr(out, "offset 0x100: unknown record type 77\n") &&
+	report(rc == 1 && tail_off == 0xf30 &&
+	       strstr(out, "offset 0xf30: unknown record type 77\n") &&
 	       strstr(out, "0x00000000 header"),
 	       "ckptinfo unknown type", "exit %d, output:\n%s", rc, out);
 
@@ -490,7 +638,7 @@ enum { R_TASK, R_MM, R_VMA, R_PAGES, R_VMA2, R_FILES, R_FILE, R_FD, R_FD2,
        R_DATA, R_DATA2, R_UNL, R_UNL_FD, R_ITIMERS, R_TTYFILE, R_TTY,
        R_TTY_FD, R_N };
 
-#define TASK_RECORDS	28	/* records of task_image() before its tail */
+#define TASK_RECORDS	30	/* records of task_image() before its tail */
 
 static unsigned char rec[16384];
 static int skip_rec = -1;	/* task_image() leaves out this record */
@@ -687,6 +835,15 @@ static void task_image(struct img *im, size_t *offs)
 	memset(im, 0, sizeof(*im));
 	memset(rec, 0, sizeof(rec));
 	add_header(im);
+	{
+		static const pid_t nrs[] = { 4242 };
+		static const struct ckpt_task_pids tasks[] = {
+			TP(1, CKPT_PID_NONE, 1, 1),
+		};
+
+		add_pids(im, nrs, 1);
+		add_tree(im, tasks, 1);
+	}
 
 	t->h.type = CKPT_HDR_TASK;
 	t->h.len = sizeof(*t);
@@ -1187,6 +1344,406 @@ static void test_new_records(void)
 #undef FIELD
 #endif
 
+
+/*
+ * A tree of four tasks: the root (pid 100, group and session from
+ * outside), its child 101 leading a session, whose children 102 (leading
+ * a group of that session) and 103 (in 102's group, exit signal SIGUSR1).
+ */
+#define TREE_N		4
+static const pid_t tree_nrs[TREE_N] = { 100, 101, 102, 103 };
+static struct ckpt_task_pids tree_ents[TREE_N];
+static size_t tree_task_off[TREE_N];	/* of the task records */
+
+static void tree_reset(void)
+{
+	static const struct ckpt_task_pids e[TREE_N] = {
+		TP(1, CKPT_PID_NONE, CKPT_PID_ROOT, CKPT_PID_ROOT),
+		TP(2, 1, 2, 2),
+		TP(3, 2, 3, 2),
+		{ 4, 4, 2, 3, 2, SIGUSR1, 0, 0 },
+	};
+
+	memcpy(tree_ents, e, sizeof(e));
+}
+
+/* The tree image of tree_ents and tree_nrs; n task sections of them. */
+static void tree_image_n(struct img *im, uint32_t n)
+{
+	uint32_t i;
+
+	memset(im, 0, sizeof(*im));
+	add_header(im);
+	add_pids(im, tree_nrs, TREE_N);
+	add_tree(im, tree_ents, TREE_N);
+	for (i = 0; i < n; i++) {
+		tree_task_off[i] = im->len;
+		add_min_task(im, tree_nrs[i]);
+	}
+	tail_off = im->len;
+	add_tail(im);
+}
+
+static void tree_image(struct img *im)
+{
+	tree_image_n(im, TREE_N);
+}
+
+#define TREE_PIDS(im)	((struct ckpt_hdr_pids *)((im)->buf + PIDS_OFF))
+#define TREE_HDR_OFF	(PIDS_OFF + sizeof(struct ckpt_hdr_pids) + 8 * TREE_N)
+#define TREE_REC(im)	((struct ckpt_hdr_tree *)((im)->buf + TREE_HDR_OFF))
+/* Offset of a field of entry i of the tree record */
+#define ENT_OFF(i, field) (TREE_HDR_OFF + sizeof(struct ckpt_hdr_tree) + \
+			   (i) * sizeof(struct ckpt_task_pids) + \
+			   offsetof(struct ckpt_task_pids, field))
+/* Offset of pid word w of the pids record */
+#define WORD_OFF(w)	(PIDS_OFF + sizeof(struct ckpt_hdr_pids) + 4 * (w))
+
+/* Set an entry field of the tree, expect e at its offset (0: accepted). */
+#define ENTRY(name, i, field, value, e)					\
+	do {								\
+		tree_reset();						\
+		tree_ents[i].field = (value);				\
+		tree_image(&im);					\
+		expect(name, im.buf, im.len, e,				\
+		       (e) ? ENT_OFF(i, field) : 0);			\
+	} while (0)
+
+static void test_tree_records(void)
+{
+	static struct img im;
+	static char out[65536];
+	static const char *const dash[] = { "-", NULL };
+	struct ckpt_err err;
+	uint64_t nr = 0;
+	int rc;
+
+	tree_reset();
+	tree_image(&im);
+	report(scan_chunked(im.buf, im.len, 4096, 0, &err, &nr) == 0 &&
+	       nr == 3 + TREE_N * MIN_TASK_RECORDS + 1, "tree image accepted",
+	       "%s at 0x%llx (%llu records)", err.msg,
+	       (unsigned long long)err.off, (unsigned long long)nr);
+	rc = run_ckptinfo(dash, im.buf, im.len, out, sizeof(out));
+	report(rc == 0 && strstr(out, "pids       len 48\n  nr_pids      4\n  nr_words     8\n  pid 1        100\n  pid 2        101\n  pid 3        102\n  pid 4        103\n") &&
+	       strstr(out, "tree       len 144\n  nr_tasks     4\n") &&
+	       strstr(out, "  task 0       pid 100 (tag 1) tgid 100 (tag 1) ppid none (tag 0) pgid outside (tag -1) sid outside (tag -1) exit_signal 17 (SIGCHLD)\n") &&
+	       strstr(out, "  task 1       pid 101 (tag 2) tgid 101 (tag 2) ppid 100 (tag 1) pgid 101 (tag 2) sid 101 (tag 2) exit_signal 17 (SIGCHLD)\n") &&
+	       strstr(out, "  task 3       pid 103 (tag 4) tgid 103 (tag 4) ppid 101 (tag 2) pgid 102 (tag 3) sid 101 (tag 2) exit_signal 10 (SIGUSR1)\n") &&
+	       strstr(out, "comm         \"task103\"\n  pid          103\n"),
+	       "ckptinfo decodes pids and tree", "exit %d, output:\n%.3000s",
+	       rc, out);
+	{
+		static const char *const vdash[] = { "-v", "-", NULL };
+		static char big[1 << 20];
+
+		/* the words of the pids record: depth 0, 100, depth 0, 101 */
+		rc = run_ckptinfo(vdash, im.buf, im.len, big, sizeof(big));
+		report(rc == 0 && strstr(big, "00000110  00 00 00 00 64 00 00 00 00 00 00 00 65 00 00 00"),
+		       "ckptinfo -v dumps pids", "exit %d, output:\n%.3000s",
+		       rc, big);
+	}
+
+	/* pids */
+	tree_reset();
+	tree_image(&im);
+	TREE_PIDS(&im)->nr_words = 6;
+	expect("pids words against length", im.buf, im.len, EBADMSG, PIDS_OFF + 12);
+	tree_image(&im);
+	TREE_PIDS(&im)->nr_pids = 0;
+	expect("pids none", im.buf, im.len, EBADMSG, PIDS_OFF + 8);
+	tree_image(&im);
+	TREE_PIDS(&im)->nr_pids = 5;
+	expect("pids more than the words hold", im.buf, im.len, EBADMSG, PIDS_OFF + 8);
+	tree_image(&im);
+	TREE_PIDS(&im)->nr_pids = 3;
+	expect("pids words after the last", im.buf, im.len, EBADMSG, WORD_OFF(6));
+	tree_image(&im);
+	TREE_PIDS(&im)->words[2] = 1;
+	expect("pids depth 1 not supported", im.buf, im.len, EOPNOTSUPP, WORD_OFF(2));
+	tree_image(&im);
+	TREE_PIDS(&im)->words[2] = -1;
+	expect("pids depth -1", im.buf, im.len, EBADMSG, WORD_OFF(2));
+	tree_image(&im);
+	TREE_PIDS(&im)->words[6] = 1;
+	expect("pids depth past the words", im.buf, im.len, EBADMSG, WORD_OFF(6));
+	tree_image(&im);
+	TREE_PIDS(&im)->words[3] = 0;
+	expect("pids number 0", im.buf, im.len, EBADMSG, WORD_OFF(3));
+	tree_image(&im);
+	TREE_PIDS(&im)->words[3] = -5;
+	expect("pids number -5", im.buf, im.len, EBADMSG, WORD_OFF(3));
+	tree_image(&im);
+	TREE_PIDS(&im)->words[3] = 4 * 1024 * 1024 + 1;
+	expect("pids number above PID_MAX_LIMIT", im.buf, im.len, EBADMSG, WORD_OFF(3));
+	tree_image(&im);
+	TREE_PIDS(&im)->words[7] = 100;
+	expect("pids a number twice", im.buf, im.len, EBADMSG, PIDS_OFF);
+	tree_image(&im);
+	TREE_PIDS(&im)->h.len = sizeof(struct ckpt_hdr_pids) - 8;
+	expect("pids short", im.buf, im.len, EBADMSG, PIDS_OFF + 4);
+
+	/* tree */
+	tree_image(&im);
+	TREE_REC(&im)->nr_tasks = 0;
+	expect("tree no task", im.buf, im.len, EBADMSG, TREE_HDR_OFF + 8);
+	tree_image(&im);
+	TREE_REC(&im)->nr_tasks = 5;
+	expect("tree tasks against length", im.buf, im.len, EBADMSG, TREE_HDR_OFF + 8);
+	tree_image(&im);
+	TREE_REC(&im)->nr_tasks = CKPT_TREE_MAX_TASKS + 1;
+	expect("tree too many tasks", im.buf, im.len, EBADMSG, TREE_HDR_OFF + 8);
+	tree_image(&im);
+	TREE_REC(&im)->reserved = 1;
+	expect("tree reserved", im.buf, im.len, EBADMSG, TREE_HDR_OFF + 12);
+	ENTRY("tree entry flags", 2, flags, 1, EBADMSG);
+	ENTRY("tree entry reserved", 3, reserved, 1, EBADMSG);
+	ENTRY("tree exit signal 65", 1, exit_signal, 65, EBADMSG);
+	ENTRY("tree exit signal 64", 1, exit_signal, 64, 0);
+	ENTRY("tree exit signal 0", 3, exit_signal, 0, 0);
+	ENTRY("tree pid tag 0", 1, pid, 0, EBADMSG);
+	ENTRY("tree pid tag past the pids", 3, pid, 5, EBADMSG);
+	ENTRY("tree pid tag twice", 2, pid, 2, EBADMSG);
+	ENTRY("tree a thread", 2, tgid, 2, EOPNOTSUPP);
+	ENTRY("tree root with a parent", 0, ppid, 2, EBADMSG);
+	ENTRY("tree root with ppid -1", 0, ppid, CKPT_PID_ROOT, EBADMSG);
+	ENTRY("tree parent after the child", 1, ppid, 3, EBADMSG);
+	ENTRY("tree parent itself", 1, ppid, 2, EBADMSG);
+	ENTRY("tree child without a parent", 2, ppid, CKPT_PID_NONE, EBADMSG);
+	ENTRY("tree ppid -1", 2, ppid, CKPT_PID_ROOT, EBADMSG);
+	ENTRY("tree pgid tag past the pids", 2, pgid, 5, EBADMSG);
+	ENTRY("tree pgid tag 0", 2, pgid, 0, EBADMSG);
+	ENTRY("tree sid tag -2", 3, sid, -2, EBADMSG);
+	ENTRY("tree sid outside", 3, sid, CKPT_PID_ROOT, 0);
+	ENTRY("tree pgid of a later task", 1, pgid, 4, 0);
+
+	/* order, and the task records against the tree */
+	tree_reset();
+	memset(&im, 0, sizeof(im));
+	add_header(&im);
+	add_tree(&im, tree_ents, TREE_N);
+	expect("tree without pids", im.buf, im.len, EBADMSG, PIDS_OFF);
+	memset(&im, 0, sizeof(im));
+	add_header(&im);
+	add_min_task(&im, 100);
+	expect("task right after the header", im.buf, im.len, EBADMSG, PIDS_OFF);
+	memset(&im, 0, sizeof(im));
+	add_header(&im);
+	add_tail(&im);
+	expect("header and tail only", im.buf, im.len, EBADMSG, PIDS_OFF);
+	memset(&im, 0, sizeof(im));
+	add_header(&im);
+	add_pids(&im, tree_nrs, TREE_N);
+	add_min_task(&im, 100);
+	expect("task right after the pids", im.buf, im.len, EBADMSG, TREE_HDR_OFF);
+	memset(&im, 0, sizeof(im));
+	add_header(&im);
+	add_pids(&im, tree_nrs, TREE_N);
+	add_tree(&im, tree_ents, TREE_N);
+	tail_off = im.len;
+	add_pids(&im, tree_nrs, TREE_N);
+	expect("second pids", im.buf, im.len, EBADMSG, tail_off);
+	memset(&im, 0, sizeof(im));
+	add_header(&im);
+	add_pids(&im, tree_nrs, TREE_N);
+	add_error(&im, -EOPNOTSUPP, "threads");
+	expect("error record after the pids", im.buf, im.len, ECANCELED, TREE_HDR_OFF);
+	tree_image_n(&im, 0);
+	expect("tail right after the tree", im.buf, im.len, EBADMSG, tail_off);
+	tree_image_n(&im, 3);
+	expect("tail after 3 of 4 tasks", im.buf, im.len, EBADMSG, tail_off);
+	tree_image(&im);
+	{
+		struct img im2;
+
+		/* a fifth task section */
+		memcpy(&im2, &im, sizeof(im2));
+		im2.len = tail_off;
+		im2.nr--;
+		add_min_task(&im2, 103);
+		add_tail(&im2);
+		expect("task beyond the tree", im2.buf, im2.len, EBADMSG, tail_off);
+		/* tasks 2 and 3 swapped */
+		memcpy(&im2, &im, sizeof(im2));
+		memcpy(im2.buf + tree_task_off[2], im.buf + tree_task_off[3],
+		       tree_task_off[3] - tree_task_off[2]);
+		memcpy(im2.buf + tree_task_off[3], im.buf + tree_task_off[2],
+		       tree_task_off[3] - tree_task_off[2]);
+		expect("tasks out of the tree's order", im2.buf, im2.len, EBADMSG,
+		       tree_task_off[2] + offsetof(struct ckpt_hdr_task, pid));
+	}
+	tree_image(&im);
+	((struct ckpt_hdr_task *)(im.buf + tree_task_off[1]))->tgid = 100;
+	expect("task tgid against the tree", im.buf, im.len, EBADMSG,
+	       tree_task_off[1] + offsetof(struct ckpt_hdr_task, tgid));
+}
+
+/* ckpt_read_head() of the bytes buf[len] through a pipe; next 8 bytes. */
+static int head_of(const void *buf, size_t len, struct ckpt_head *head,
+		   struct ckpt_err *err, struct ckpt_hdr *next)
+{
+	int fds[2], ret;
+	pid_t pid;
+
+	if (pipe(fds))
+		exit(1);
+	pid = feeder(fds[1], buf, len, 100);
+	close(fds[1]);
+	ret = ckpt_read_head(fds[0], head, err);
+	memset(next, 0, sizeof(*next));
+	if (ckpt_read_full(fds[0], next, sizeof(*next)) < 0)
+		ret = -2;
+	close(fds[0]);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return ret;
+}
+
+static void test_read_head(void)
+{
+	static struct img im;
+	struct ckpt_head head;
+	struct ckpt_err err;
+	struct ckpt_hdr next;
+	const struct ckpt_tree_task *t;
+	int ret;
+
+	tree_reset();
+	tree_image(&im);
+	ret = head_of(im.buf, im.len, &head, &err, &next);
+	t = head.tree.tasks;
+	report(ret == 0 && head.len == tree_task_off[0] &&
+	       !memcmp(head.bytes, im.buf, head.len) &&
+	       next.type == CKPT_HDR_TASK && head.header.magic == CKPT_MAGIC_HEAD &&
+	       head.tree.nr_pids == 4 && head.tree.nr_tasks == 4 &&
+	       t[0].pid == 100 && t[0].parent == -1 && t[0].ppid == 0 &&
+	       t[0].pgid == 0 && t[0].sid == 0 && t[0].pgid_task == -1 &&
+	       t[1].sid == 101 && t[1].sid_task == 1 && t[1].parent == 0 &&
+	       t[3].pid == 103 && t[3].ppid == 101 && t[3].parent == 1 &&
+	       t[3].pgid == 102 && t[3].pgid_task == 2 && t[3].sid_task == 1 &&
+	       t[3].exit_signal == SIGUSR1 && t[3].ent.pid == 4,
+	       "ckpt_read_head reads header, pids and tree",
+	       "ret %d (%s), len %zu, next type %u", ret,
+	       ret ? err.msg : "", head.len, next.type);
+	if (!ret)
+		ckpt_head_release(&head);
+
+	ret = head_of(im.buf, TREE_HDR_OFF + 20, &head, &err, &next);
+	report(ret == -1 && err.err == ENODATA && err.off == TREE_HDR_OFF + 20 &&
+	       !head.bytes, "ckpt_read_head of a short image",
+	       "ret %d: %s at 0x%llx", ret, err.msg, (unsigned long long)err.off);
+	HDR(&im)->arch = 2;
+	ret = head_of(im.buf, im.len, &head, &err, &next);
+	report(ret == -1 && err.err == ENOEXEC, "ckpt_read_head of a foreign image",
+	       "ret %d: %s", ret, err.msg);
+	tree_image(&im);
+	TREE_REC(&im)->reserved = 1;
+	ret = head_of(im.buf, im.len, &head, &err, &next);
+	report(ret == -1 && err.err == EBADMSG && err.off == TREE_HDR_OFF + 12,
+	       "ckpt_read_head of a bad tree", "ret %d: %s at 0x%llx", ret,
+	       err.msg, (unsigned long long)err.off);
+	memset(&im, 0, sizeof(im));
+	add_header(&im);
+	add_error(&im, -EPERM, "no");
+	ret = head_of(im.buf, im.len, &head, &err, &next);
+	report(ret == -1 && err.err == ECANCELED, "ckpt_read_head of a failed checkpoint",
+	       "ret %d: %s", ret, err.msg);
+}
+
+/* ckpt_tree_layout() of tree_ents (five pids: a pid 555 of no task). */
+static int layout(struct ckpt_err *err)
+{
+	static const pid_t nrs[] = { 100, 101, 102, 103, 555 };
+	static struct img im;
+	struct ckpt_head head;
+	struct ckpt_hdr next;
+	int ret;
+
+	memset(&im, 0, sizeof(im));
+	add_header(&im);
+	add_pids(&im, nrs, 5);
+	add_tree(&im, tree_ents, TREE_N);
+	if (head_of(im.buf, im.len, &head, err, &next)) {
+		printf("# layout: image refused: %s\n", err->msg);
+		return -2;
+	}
+	ret = ckpt_tree_layout(&head.tree, err);
+	ckpt_head_release(&head);
+	return ret;
+}
+
+/* Set an entry field, expect the layout refused (why != NULL) or not. */
+#define LAYOUT(name, i, field, value, why)				\
+	do {								\
+		tree_ents[i].field = (value);				\
+		ret = layout(&err);					\
+		if (why)						\
+			report(ret == -1 && err.err == EOPNOTSUPP &&	\
+			       strstr(err.msg, "session layout not supported yet") && \
+			       strstr(err.msg, (why) ? (why) : ""), name, \
+			       "ret %d: %s", ret, err.msg);		\
+		else							\
+			report(ret == 0, name, "ret %d: %s", ret, err.msg); \
+	} while (0)
+
+static void test_layout(void)
+{
+	struct ckpt_err err;
+	int ret;
+
+	tree_reset();
+	LAYOUT("layout of the tree", 0, exit_signal, SIGCHLD, NULL);
+	tree_ents[3].pgid = 4;
+	LAYOUT("layout: a member joins the group of a later sibling", 2, pgid, 4, NULL);
+	tree_reset();
+	LAYOUT("layout: root leads its group", 0, pgid, 1, NULL);
+	LAYOUT("layout: root leads its session", 0, sid, 1, NULL);
+	tree_ents[1].sid = tree_ents[2].sid = tree_ents[3].sid = 1;
+	LAYOUT("layout: a child in the root's session, leading a group",
+	       1, pgid, 2, NULL);
+	LAYOUT("layout: a child in the root's session and group", 1, pgid, 1, NULL);
+	tree_reset();
+	tree_ents[0].pgid = 1;
+	LAYOUT("layout: a task in a group of another session", 2, pgid, 1,
+	       "task 2 (pid 102) is in a process group of another session");
+	tree_reset();
+	LAYOUT("layout: root leads its session, not its group", 0, sid, 1,
+	       "task 0 (pid 100) leads a session but not its process group");
+	tree_reset();
+	LAYOUT("layout: root in a session of another task", 0, sid, 2,
+	       "task 0 (pid 100) is the root");
+	tree_reset();
+	LAYOUT("layout: a task in a session it did not inherit", 2, sid, 4,
+	       "task 2 (pid 102) is in another session than its parent");
+	tree_reset();
+	LAYOUT("layout: a session of no task", 2, sid, 5,
+	       "task 2 (pid 102) is in another session");
+	tree_reset();
+	tree_ents[2].pgid = CKPT_PID_ROOT;
+	LAYOUT("layout: a task back in the root's session", 2, sid, CKPT_PID_ROOT,
+	       "task 2 (pid 102) is in another session");
+	tree_reset();
+	tree_ents[1].sid = tree_ents[2].sid = tree_ents[3].sid = CKPT_PID_ROOT;
+	LAYOUT("layout: groups without a session of the tree", 0, exit_signal,
+	       SIGCHLD, NULL);
+	LAYOUT("layout: a task in the outside group, its parent not", 3, pgid,
+	       CKPT_PID_ROOT, "task 3 (pid 103) is in the root's process group from outside");
+	LAYOUT("layout: tasks in the root's outside group", 1, pgid,
+	       CKPT_PID_ROOT, NULL);
+	tree_reset();
+	LAYOUT("layout: a task of a session of the tree in the outside group",
+	       2, pgid, CKPT_PID_ROOT, "task 2 (pid 102) is in the root's process group");
+	tree_reset();
+	LAYOUT("layout: a group whose leader is not in the tree", 3, pgid, 5,
+	       "task 3 (pid 103) is in a process group whose leader is not in the tree");
+	tree_reset();
+	tree_ents[2].pgid = 2;
+	LAYOUT("layout: a group whose leader left it", 3, pgid, 3,
+	       "task 3 (pid 103) is in a process group whose leader left it");
+}
+#undef ENTRY
+#undef LAYOUT
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -1207,6 +1764,9 @@ int main(int argc, char **argv)
 	test_task_records();
 #endif
 	test_new_records();
+	test_tree_records();
+	test_read_head();
+	test_layout();
 
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
