@@ -1533,6 +1533,9 @@ void ckpt_reader_release(struct ckpt_reader *r)
 	free(r->buf);
 	r->buf = NULL;
 	r->bufsz = 0;
+	free(r->cap);
+	r->cap = NULL;
+	r->cap_len = r->cap_size = 0;
 	free(r->task.tags);
 	r->task.tags = NULL;
 	free(r->task.tag_kinds);
@@ -1541,9 +1544,33 @@ void ckpt_reader_release(struct ckpt_reader *r)
 	ckpt_tree_release(&r->tree);
 }
 
-size_t ckpt_read_raw(struct ckpt_reader *r, void *buf, size_t n)
+/* Read from the stream; what was read is kept in r->capture when asked. */
+static ssize_t rd(struct ckpt_reader *r, void *buf, size_t n)
 {
 	ssize_t got = ckpt_read_full(r->fd, buf, n);
+	unsigned char *p;
+
+	if (got <= 0 || !r->capture)
+		return got;
+	if (r->cap_len + got > r->cap_size) {
+		size_t sz = 2 * (r->cap_len + got);
+
+		p = realloc(r->cap, sz);
+		if (!p) {
+			errno = ENOMEM;
+			return -1;
+		}
+		r->cap = p;
+		r->cap_size = sz;
+	}
+	memcpy(r->cap + r->cap_len, buf, got);
+	r->cap_len += got;
+	return got;
+}
+
+size_t ckpt_read_raw(struct ckpt_reader *r, void *buf, size_t n)
+{
+	ssize_t got = rd(r, buf, n);
 
 	if (got < 0)
 		return 0;
@@ -1555,7 +1582,7 @@ size_t ckpt_read_raw(struct ckpt_reader *r, void *buf, size_t n)
 static int need(struct ckpt_reader *r, void *buf, size_t n, const char *what,
 		uint64_t rec_off)
 {
-	ssize_t got = ckpt_read_full(r->fd, buf, n);
+	ssize_t got = rd(r, buf, n);
 
 	if (got < 0)
 		return fail(&r->err, r->off, errno, "read: %s", strerror(errno));
@@ -2210,7 +2237,7 @@ static int finish(struct ckpt_reader *r)
 		r->state = CKPT_RD_FAILED;
 		return -1;	/* err was filled when the record was read */
 	}
-	got = ckpt_read_full(r->fd, &c, 1);
+	got = rd(r, &c, 1);
 	if (got < 0) {
 		r->state = CKPT_RD_FAILED;
 		return fail(&r->err, off, errno, "read: %s", strerror(errno));
@@ -2233,7 +2260,7 @@ static int next(struct ckpt_reader *r, struct ckpt_record *rec)
 	uint32_t keep;
 	ssize_t got;
 
-	got = ckpt_read_full(r->fd, &h, sizeof(h));
+	got = rd(r, &h, sizeof(h));
 	if (got < 0)
 		return fail(&r->err, off, errno, "read: %s", strerror(errno));
 	r->off += got;
@@ -2373,19 +2400,8 @@ int ckpt_read_head(int fd, struct ckpt_head *head, struct ckpt_err *err)
 
 	memset(head, 0, sizeof(*head));
 	ckpt_reader_init(&r, fd);
+	r.capture = 1;
 	while ((ret = ckpt_next(&r, &rec)) > 0) {
-		size_t n = ckpt_align(rec.len);
-		unsigned char *p = realloc(head->bytes, head->len + n);
-
-		if (!p) {
-			ret = fail(&r.err, rec.off, ENOMEM, "%s", strerror(ENOMEM));
-			break;
-		}
-		/* the reader kept all of it: no record of the three skips */
-		memcpy(p + head->len, rec.data, rec.len);
-		memset(p + head->len + rec.len, 0, n - rec.len);
-		head->bytes = p;
-		head->len += n;
 		if (rec.type == CKPT_HDR_HEADER &&
 		    ckpt_header_runnable(&r.header, rec.off, &r.err)) {
 			ret = -1;
@@ -2394,18 +2410,20 @@ int ckpt_read_head(int fd, struct ckpt_head *head, struct ckpt_err *err)
 		if (rec.type == CKPT_HDR_TREE)
 			break;
 	}
+	if (ret == 0) {	/* a complete image cannot end before its tree */
+		fail(&r.err, r.off, EBADMSG, "image without a tree");
+		ret = -1;
+	}
+	head->bytes = r.cap;
+	head->len = r.cap_len;
+	r.cap = NULL;
 	if (ret > 0) {
 		head->header = r.header;
 		head->tree = r.tree;
 		memset(&r.tree, 0, sizeof(r.tree));
 		ret = 0;
 	} else {
-		if (ret == 0)	/* a complete image cannot end before its tree */
-			fail(&r.err, r.off, EBADMSG, "image without a tree");
 		*err = r.err;
-		free(head->bytes);
-		memset(head, 0, sizeof(*head));
-		ret = -1;
 	}
 	ckpt_reader_release(&r);
 	return ret;

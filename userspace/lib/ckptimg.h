@@ -180,6 +180,9 @@ struct ckpt_reader {
 	struct ckpt_hdr_tail tail;	/* valid in state CKPT_RD_TAIL/DONE */
 	struct ckpt_task_state task;
 	struct ckpt_tree tree;		/* filled as its records are read */
+	int capture;			/* keep the bytes read in cap */
+	unsigned char *cap;
+	size_t cap_len, cap_size;
 #ifdef CKPT_COMM_LEN
 	struct ckpt_hdr_task first_task; /* valid once a task record was read */
 #endif
@@ -244,9 +247,10 @@ struct ckpt_head {
 /*
  * Read the header, the pids and the tree records from fd, checked as
  * ckpt_next() checks them and the header as ckpt_header_runnable() does,
- * and nothing more of the stream.  Returns 0 with *head filled (release it
- * with ckpt_head_release()), or -1 with err filled (its offset relative to
- * where the read started).
+ * and nothing more of the stream.  Returns 0 with *head filled, or -1 with
+ * err filled (its offset relative to where the read started) and only
+ * head->bytes and head->len: the bytes consumed.  Release *head with
+ * ckpt_head_release() either way.
  */
 int ckpt_read_head(int fd, struct ckpt_head *head, struct ckpt_err *err);
 void ckpt_head_release(struct ckpt_head *head);

@@ -1630,24 +1630,30 @@ static void test_read_head(void)
 
 	ret = head_of(im.buf, TREE_HDR_OFF + 20, &head, &err, &next);
 	report(ret == -1 && err.err == ENODATA && err.off == TREE_HDR_OFF + 20 &&
-	       !head.bytes, "ckpt_read_head of a short image",
+	       head.len == TREE_HDR_OFF + 20 && !head.tree.tasks &&
+	       !memcmp(head.bytes, im.buf, head.len),
+	       "ckpt_read_head of a short image keeps what it read",
 	       "ret %d: %s at 0x%llx", ret, err.msg, (unsigned long long)err.off);
+	ckpt_head_release(&head);
 	HDR(&im)->arch = 2;
 	ret = head_of(im.buf, im.len, &head, &err, &next);
-	report(ret == -1 && err.err == ENOEXEC, "ckpt_read_head of a foreign image",
-	       "ret %d: %s", ret, err.msg);
+	report(ret == -1 && err.err == ENOEXEC && head.len == PIDS_OFF,
+	       "ckpt_read_head of a foreign image", "ret %d: %s", ret, err.msg);
+	ckpt_head_release(&head);
 	tree_image(&im);
 	TREE_REC(&im)->reserved = 1;
 	ret = head_of(im.buf, im.len, &head, &err, &next);
 	report(ret == -1 && err.err == EBADMSG && err.off == TREE_HDR_OFF + 12,
 	       "ckpt_read_head of a bad tree", "ret %d: %s at 0x%llx", ret,
 	       err.msg, (unsigned long long)err.off);
+	ckpt_head_release(&head);
 	memset(&im, 0, sizeof(im));
 	add_header(&im);
 	add_error(&im, -EPERM, "no");
 	ret = head_of(im.buf, im.len, &head, &err, &next);
-	report(ret == -1 && err.err == ECANCELED, "ckpt_read_head of a failed checkpoint",
-	       "ret %d: %s", ret, err.msg);
+	report(ret == -1 && err.err == ECANCELED && head.len == im.len,
+	       "ckpt_read_head of a failed checkpoint", "ret %d: %s", ret, err.msg);
+	ckpt_head_release(&head);
 }
 
 /* ckpt_tree_layout() of tree_ents (five pids: a pid 555 of no task). */
@@ -1665,6 +1671,7 @@ static int layout(struct ckpt_err *err)
 	add_tree(&im, tree_ents, TREE_N);
 	if (head_of(im.buf, im.len, &head, err, &next)) {
 		printf("# layout: image refused: %s\n", err->msg);
+		ckpt_head_release(&head);
 		return -2;
 	}
 	ret = ckpt_tree_layout(&head.tree, err);
