@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * restart - restore a checkpointed task from an image
+ * restart - restore a checkpointed task, or tree of tasks, from an image
  *
- * The tool reads the image's task record to learn its pid, without taking
- * the image from restart(2), creates a task with that pid (clone3 set_tid)
- * or, with --no-pids, any pid, which calls restart(2) with RESTART_TASKSELF and,
- * on success, never returns from it: the kernel turns it into the restored
- * task.  When the pid cannot be had here (in use, or the caller may not
+ * The tool reads the image's header, pids and tree records (and gives them
+ * back to restart(2): see take_head()).  An image of one task: it creates
+ * a task with that pid (clone3 set_tid) or, with --no-pids, any pid, which
+ * calls restart(2) with RESTART_TASKSELF and, on success, never returns
+ * from it: the kernel turns it into the restored task.  A tree: mktree.c
+ * makes all its tasks, and the coordinator, their root's parent, calls
+ * restart(2) for them (see restart_tree()).  When the pid cannot be had here (in use, or the caller may not
  * choose pids) the task gets it in a new pid namespace, owned by a new user
  * namespace for an unprivileged caller, whose first task is a small init
  * (see pidns_init()).  The tool either waits for the restored task and
@@ -23,6 +25,7 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -33,6 +36,7 @@
 
 #include "ckptimg.h"
 #include "ckptsys.h"
+#include "mktree.h"
 
 #define PROG "restart"
 
@@ -48,62 +52,90 @@ struct opts {
 	int detach;
 	int no_pids;
 	int pidns;		/* PIDNS_*; --pidns, --no-pidns */
+	int dry_run;		/* --dry-run: print what would be made */
+	int check_tree;		/* --check-tree: make the tree, check, kill */
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: " PROG " [-i FILE] [-l LOGFILE] [-d] [--pidfile FILE]\n"
-		"               [--pidns | --no-pidns | --no-pids]\n"
+		"               [--pidns | --no-pidns | --no-pids] [--dry-run | --check-tree]\n"
 		"\n"
-		"Restore the task saved in a checkpoint image read from FILE or from\n"
-		"standard input (a file, pipe or socket; not a terminal).  A task\n"
-		"created by this tool calls restart(2) and becomes the restored task,\n"
-		"with the pid it had.  Without -d the tool waits for it and exits with\n"
-		"its exit status (128+N when it is killed by signal N); the signals\n"
-		"TERM, INT, HUP, QUIT, USR1 and USR2 sent to the tool go to it (those\n"
-		"of a terminal reach it directly).\n"
+		"Restore the task, or the tree of tasks, saved in a checkpoint image read\n"
+		"from FILE or from standard input (a file, pipe or socket; not a\n"
+		"terminal), each task with the pid it had.  One task: a task created by\n"
+		"this tool calls restart(2) and becomes the restored task.  A tree: the\n"
+		"tool first makes every task with its pid, as a child of its parent,\n"
+		"with its exit signal, session and process group, then restart(2)\n"
+		"restores them all; the root's parent, the coordinator, is the tool or\n"
+		"the init of a new pid namespace (below).  Without -d the tool waits\n"
+		"for the task (the tree's root) and exits with its exit status (128+N\n"
+		"when it is killed by signal N); the signals TERM, INT, HUP, QUIT, USR1\n"
+		"and USR2 sent to the tool go to it (those of a terminal reach it\n"
+		"directly).  When a restart fails, every task it made is killed.\n"
 		"\n"
-		"The pid: by default the task gets its saved pid in the tool's pid\n"
-		"namespace.  When that pid is in use here, or the caller lacks\n"
-		"CAP_SYS_ADMIN (or CAP_CHECKPOINT_RESTORE) to choose pids, it gets it\n"
-		"in a new pid namespace instead, and the tool says so.  The first task\n"
-		"of that namespace (pid 1) is then an init of the tool's, the restored\n"
-		"task's parent: it reaps the namespace's orphans, passes the signals\n"
-		"above on to the restored task and exits with its status when it ends\n"
-		"(the namespace ends with it); an image whose pid is 1 makes the\n"
-		"restored task itself the first task.  A caller who may not create a\n"
-		"pid namespace gets one owned by a new user namespace, in which only\n"
-		"its own uid and gid are mapped and the supplementary groups cannot\n"
-		"change (setgroups is denied): an image with other ids or groups fails\n"
-		"there (use --no-pids).  A streamed image (pipe, socket) whose pid is\n"
-		"in use is first read to its end, then the pid is waited for up to\n"
-		"10 s before a new namespace is taken, for `checkpoint -k PID |\n"
+		"The pids: by default the tasks get their saved pids in the tool's pid\n"
+		"namespace.  When a pid is in use here, or the caller lacks\n"
+		"CAP_SYS_ADMIN (or CAP_CHECKPOINT_RESTORE) to choose pids, they get\n"
+		"them in a new pid namespace instead, and the tool says so.  The first\n"
+		"task of that namespace (pid 1) is then an init of the tool's, the\n"
+		"restored task's (the root's) parent: it reaps the namespace's orphans,\n"
+		"passes the signals above on to the restored task and exits with its\n"
+		"status when it ends (the namespace ends with it, and so do the tasks\n"
+		"left in it); an image whose (root's) pid is 1 makes the restored task\n"
+		"itself the first task.  A caller who may not create a pid namespace\n"
+		"gets one owned by a new user namespace, in which only its own uid and\n"
+		"gid are mapped and the supplementary groups cannot change (setgroups\n"
+		"is denied): an image with other ids or groups fails there (use\n"
+		"--no-pids for a single task).  A streamed image (pipe, socket) whose\n"
+		"pids are in use is first read to its end, then the pids are waited for\n"
+		"up to 10 s before a new namespace is taken, for `checkpoint -k PID |\n"
 		"restart`.\n"
+		"\n"
+		"Sessions and groups of a tree: a task may lead its session (setsid)\n"
+		"or be in its parent's; lead its process group, be in its parent's, or\n"
+		"in the group of another task of its session that leads it.  A task in\n"
+		"the session or group the root had from outside the tree is in the\n"
+		"ones the restored root is in.  Other layouts fail (\"session layout not\n"
+		"supported yet\") before any task is made.\n"
 		"\n"
 		"Options:\n"
 		"  -i, --input FILE     read the image from FILE\n"
 		"  -l, --logfile FILE   write the kernel's restart log to FILE instead\n"
 		"                       of standard error\n"
-		"  -d, --detach         do not wait: print the restored task's pid (as\n"
-		"                       seen in the tool's pid namespace; or write it to\n"
-		"                       --pidfile) and exit 0 once it runs\n"
-		"      --pidfile FILE   write the restored task's pid, as seen in the\n"
-		"                       tool's pid namespace, to FILE once it runs\n"
+		"  -d, --detach         do not wait: print the restored task's (the\n"
+		"                       root's) pid (as seen in the tool's pid\n"
+		"                       namespace; or write it to --pidfile) and exit 0\n"
+		"                       once it runs\n"
+		"      --pidfile FILE   write the restored task's (the root's) pid, as\n"
+		"                       seen in the tool's pid namespace, to FILE once\n"
+		"                       it runs\n"
 		"      --pidns          always restore in a new pid namespace\n"
-		"      --no-pidns       never: fail when the saved pid cannot be had in\n"
+		"      --no-pidns       never: fail when a saved pid cannot be had in\n"
 		"                       the tool's pid namespace\n"
 		"      --no-pids        do not restore the original pid: the task gets a\n"
-		"                       new pid in the tool's pid namespace\n"
+		"                       new pid in the tool's pid namespace (one task\n"
+		"                       only: restart(2) finds a tree's tasks by their\n"
+		"                       pids)\n"
+		"      --dry-run        read the image's header, pids and tree and print\n"
+		"                       what would be made, and where; make nothing\n"
+		"      --check-tree     make the tasks of the image as for a restart,\n"
+		"                       check their pids, parents, groups and sessions,\n"
+		"                       kill them, and exit 0 when all were as the image\n"
+		"                       says; restart(2) is not called\n"
 		"  -h, --help           print this help and exit\n"
 		"\n"
-		"Exit status: without -d the restored task's status; 1 when the restart\n"
-		"failed; 2 for usage errors.\n");
+		"Exit status: without -d the restored task's (root's) status; 1 when\n"
+		"the restart failed; 2 for usage errors.\n");
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_PIDFILE = 0x100, OPT_NO_PIDS, OPT_PIDNS, OPT_NO_PIDNS };
+	enum {
+		OPT_PIDFILE = 0x100, OPT_NO_PIDS, OPT_PIDNS, OPT_NO_PIDNS,
+		OPT_DRY_RUN, OPT_CHECK_TREE,
+	};
 	static const struct option longopts[] = {
 		{ "input", required_argument, NULL, 'i' },
 		{ "logfile", required_argument, NULL, 'l' },
@@ -112,6 +144,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "no-pids", no_argument, NULL, OPT_NO_PIDS },
 		{ "pidns", no_argument, NULL, OPT_PIDNS },
 		{ "no-pidns", no_argument, NULL, OPT_NO_PIDNS },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "check-tree", no_argument, NULL, OPT_CHECK_TREE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -143,6 +177,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->pidns = PIDNS_NEVER;
 			modes |= 4;
 			break;
+		case OPT_DRY_RUN:
+			o->dry_run = 1;
+			break;
+		case OPT_CHECK_TREE:
+			o->check_tree = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -153,6 +193,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (optind != argc) {
 		fprintf(stderr, PROG ": too many arguments\n");
+		usage(stderr);
+		return -1;
+	}
+	if (o->dry_run && o->check_tree) {
+		fprintf(stderr, PROG ": --dry-run and --check-tree exclude each other\n");
 		usage(stderr);
 		return -1;
 	}
@@ -202,121 +247,31 @@ restarter(int imgfd, int logfd, int syncfd, int userns)
 }
 
 /*
- * What the tool learns from the image before restart(2) reads it: the pid
- * of its task.  The image is not consumed: a regular file is read and its
- * offset put back, a pipe is peeked at with tee(2), and anything else (a
- * socket, a character device) is copied through a feeder pipe whose read
- * end replaces *imgfd.
+ * What the tool learns from the image before restart(2) reads it: its
+ * header, pids and tree records (ckpt_read_head()).  They are given back:
+ * a regular file's offset is put back, anything else (a pipe, a socket, a
+ * character device) is passed on through a pipe that a feeder child fills
+ * with the bytes read and then the rest of the stream; its read end
+ * replaces *imgfd.
  */
 
-/* The header and the task record, which follows it. */
-#define PEEK_LEN (sizeof(struct ckpt_hdr_header) + \
-		  ckpt_align(sizeof(struct ckpt_hdr_task)))
-
-/* The first task of the image on fd: 1 with *task filled, 0 if none or unreadable. */
-static int scan_task(int fd, struct ckpt_hdr_task *task)
+/* Feed buf[len], then the rest of *imgfd, through a new pipe: 0 or -1. */
+static int feed(int *imgfd, const void *buf, size_t len)
 {
-	struct ckpt_err err;
-
-	return ckpt_first_task(fd, task, &err) == 1;
-}
-
-/* Peek at a regular file from its current offset, which is put back. */
-static int peek_file(int fd, struct ckpt_hdr_task *task)
-{
-	off_t off = lseek(fd, 0, SEEK_CUR);
-	int found;
-
-	if (off < 0)
-		return 0;
-	found = scan_task(fd, task);
-	if (lseek(fd, off, SEEK_SET) != off) {
-		fprintf(stderr, PROG ": cannot rewind the image: %s\n",
-			strerror(errno));
-		exit(1);
-	}
-	return found;
-}
-
-/* Scan a buffer through a private pipe. */
-static int peek_buf(const void *buf, size_t len, struct ckpt_hdr_task *task)
-{
-	int p[2], found;
-
-	if (pipe2(p, O_CLOEXEC))
-		return 0;
-	if (ckpt_write_full(p[1], buf, len)) {
-		close(p[0]);
-		close(p[1]);
-		return 0;
-	}
-	close(p[1]);
-	found = scan_task(p[0], task);
-	close(p[0]);
-	return found;
-}
-
-/*
- * Peek at a pipe: wait until it holds the header and the task record (or
- * its writer is done), then duplicate those bytes with tee(2), which leaves
- * them in the pipe for restart(2).
- */
-static int peek_pipe(int fd, struct ckpt_hdr_task *task)
-{
-	struct timespec tick = { 0, 2000000 };
-	int p[2], avail = 0, found = 0;
-	ssize_t n;
-
-	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-
-		if (poll(&pfd, 1, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return 0;
-		}
-		if (ioctl(fd, FIONREAD, &avail) < 0)
-			return 0;
-		if ((size_t)avail >= PEEK_LEN || (pfd.revents & POLLHUP))
-			break;
-		nanosleep(&tick, NULL);	/* the writer is on its way */
-	}
-	if (!avail)
-		return 0;
-	if ((size_t)avail > PEEK_LEN)
-		avail = PEEK_LEN;
-	if (pipe2(p, O_CLOEXEC))
-		return 0;
-	n = tee(fd, p[1], avail, 0);
-	close(p[1]);
-	if (n > 0)
-		found = scan_task(p[0], task);
-	close(p[0]);
-	return found;
-}
-
-/* Read the start of the stream, then feed all of it through a new pipe. */
-static int peek_stream(int *imgfd, struct ckpt_hdr_task *task)
-{
-	unsigned char buf[PEEK_LEN];
-	ssize_t n = ckpt_read_full(*imgfd, buf, sizeof(buf));
-	int p[2], found;
+	int p[2];
 	pid_t pid;
 
-	if (n < 0) {
-		fprintf(stderr, PROG ": reading the image: %s\n", strerror(errno));
-		exit(1);
-	}
-	found = peek_buf(buf, n, task);
 	if (pipe(p)) {
 		fprintf(stderr, PROG ": pipe: %s\n", strerror(errno));
-		exit(1);
+		return -1;
 	}
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
 		fprintf(stderr, PROG ": fork: %s\n", strerror(errno));
-		exit(1);
+		close(p[0]);
+		close(p[1]);
+		return -1;
 	}
 	if (pid == 0) {
 		char copy[65536];
@@ -324,7 +279,7 @@ static int peek_stream(int *imgfd, struct ckpt_hdr_task *task)
 
 		close(p[0]);
 		signal(SIGPIPE, SIG_DFL);
-		if (ckpt_write_full(p[1], buf, n))
+		if (ckpt_write_full(p[1], buf, len))
 			_exit(1);
 		while ((k = read(*imgfd, copy, sizeof(copy))) != 0) {
 			if (k < 0 && errno == EINTR)
@@ -338,20 +293,34 @@ static int peek_stream(int *imgfd, struct ckpt_hdr_task *task)
 	close(p[1]);
 	close(*imgfd);
 	*imgfd = p[0];
-	return found;
+	return 0;
 }
 
-static int peek_task(int *imgfd, struct ckpt_hdr_task *task)
+/*
+ * Read the head of the image and give it back.  Returns 1 with *head
+ * filled, 0 when it could not be parsed (*err says why; restart(2) will
+ * say it too), -1 with a message printed.  Release *head either way.
+ */
+static int take_head(int *imgfd, struct ckpt_head *head, struct ckpt_err *err)
 {
 	struct stat st;
+	off_t off = -1;
+	int ok;
 
-	if (fstat(*imgfd, &st))
-		return 0;
-	if (S_ISREG(st.st_mode))
-		return peek_file(*imgfd, task);
-	if (S_ISFIFO(st.st_mode))
-		return peek_pipe(*imgfd, task);
-	return peek_stream(imgfd, task);
+	if (!fstat(*imgfd, &st) && S_ISREG(st.st_mode))
+		off = lseek(*imgfd, 0, SEEK_CUR);
+	ok = !ckpt_read_head(*imgfd, head, err);
+	if (off >= 0) {
+		if (lseek(*imgfd, off, SEEK_SET) != off) {
+			fprintf(stderr, PROG ": cannot rewind the image: %s\n",
+				strerror(errno));
+			return -1;
+		}
+		return ok;
+	}
+	if (feed(imgfd, head->bytes, head->len))
+		return -1;
+	return ok;
 }
 
 /*
@@ -669,6 +638,30 @@ static void forward_signals(pid_t pid)
 }
 
 /*
+ * With -d, nobody waits for the restored task (the root of a tree): a
+ * moment after restart(2) said it runs, see that it did not end at once.
+ * 0, or 1 with a message and the task reaped.
+ */
+static int settled(const struct opts *o, pid_t pid)
+{
+	struct timespec moment = { 0, 100000000 };
+	int status;
+
+	if (!o->detach)
+		return 0;
+	nanosleep(&moment, NULL);
+	if (waitpid(pid, &status, WNOHANG) != pid)
+		return 0;
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		fprintf(stderr, PROG ": restoring the task failed: it was killed (the kernel's log is in %s)\n",
+			o->logfile ? o->logfile : "standard error");
+	else
+		fprintf(stderr, PROG ": restored task %d ended at once (status 0x%x)\n",
+			pid, status);
+	return 1;
+}
+
+/*
  * Whether the child became the restored task.  The child holds the write
  * end of the sync pipe, inherited without close-on-exec: when restart(2)
  * replaces its file table the kernel closes it (end of file, nothing
@@ -682,8 +675,7 @@ static void forward_signals(pid_t pid)
  */
 static int synced(const struct opts *o, pid_t pid, int syncfd)
 {
-	struct timespec moment = { 0, 100000000 };
-	int err, status;
+	int err;
 	ssize_t n;
 
 	n = ckpt_read_full(syncfd, &err, sizeof(err));
@@ -698,19 +690,7 @@ static int synced(const struct opts *o, pid_t pid, int syncfd)
 		wait_status(pid);
 		return 1;
 	}
-	if (!o->detach)
-		return 0;
-	nanosleep(&moment, NULL);
-	if (waitpid(pid, &status, WNOHANG) == pid) {
-		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-			fprintf(stderr, PROG ": restoring the task failed: it was killed (the kernel's log is in %s)\n",
-				o->logfile ? o->logfile : "standard error");
-		else
-			fprintf(stderr, PROG ": restored task %d ended at once (status 0x%x)\n",
-				pid, status);
-		return 1;
-	}
-	return 0;
+	return settled(o, pid);
 }
 
 /*
@@ -853,12 +833,316 @@ pidns_init(const struct opts *o, pid_t want, int imgfd, int logfd,
 	_exit(wait_status(pid));
 }
 
+/*
+ * Process trees (more than one task, or --check-tree): mktree.c makes the
+ * tasks, the coordinator calls restart(2) for them.  Where:
+ *
+ * - TREE_HERE: every pid of the tree is free in the tool's pid namespace
+ *   (and the tool may choose pids: the root's clone3 says): the tool
+ *   coordinates, the root is its child.
+ * - TREE_NEWNS: in a new pid namespace, whose init (tree_init()) is the
+ *   coordinator and the root's parent, as for a single task.
+ * - TREE_ROOT_INIT: the root's pid is 1 (a container's init): the root is
+ *   the first task of a new pid namespace, the tool coordinates.
+ */
+enum tree_where { TREE_HERE, TREE_NEWNS, TREE_ROOT_INIT };
+
+/* A pid of the tree in use here (as a task, group or session), or 0. */
+static pid_t pid_busy(const struct ckpt_tree *tree)
+{
+	uint32_t i;
+
+	for (i = 0; i < tree->nr_tasks; i++) {
+		pid_t p = tree->tasks[i].pid;
+
+		if (!kill(p, 0) || errno != ESRCH ||
+		    !kill(-p, 0) || errno != ESRCH)
+			return p;
+	}
+	return 0;
+}
+
+/* Ask until the tree's pids are free, for up to PID_WAIT_MS. */
+static pid_t wait_for_pids(const struct ckpt_tree *tree)
+{
+	struct timespec tick = { 0, 10000000 };
+	pid_t busy = pid_busy(tree);
+	int i;
+
+	for (i = 0; busy && i < PID_WAIT_MS / 10; i++) {
+		nanosleep(&tick, NULL);
+		busy = pid_busy(tree);
+	}
+	return busy;
+}
+
+static const char *sig_name(uint32_t sig)
+{
+	static char buf[16];
+
+	if (ckpt_signal_name(sig))
+		return ckpt_signal_name(sig);
+	snprintf(buf, sizeof(buf), sig ? "signal %u" : "no signal", sig);
+	return buf;
+}
+
+/* --dry-run: what would be made, and where. */
+static int print_plan(const struct ckpt_tree *tree, enum tree_where where)
+{
+	static const char *const wheres[] = {
+		[TREE_HERE] = "in the tool's pid namespace, coordinated by the tool (a new pid namespace if the tool may not choose pids)",
+		[TREE_NEWNS] = "in a new pid namespace, coordinated by its init",
+		[TREE_ROOT_INIT] = "as the first task of a new pid namespace (pid 1), coordinated by the tool",
+	};
+	uint32_t i;
+
+	printf("%u tasks, %s\n", tree->nr_tasks, wheres[where]);
+	for (i = 0; i < tree->nr_tasks; i++) {
+		const struct ckpt_tree_task *t = &tree->tasks[i];
+
+		printf("task %u: pid %d, ", i, t->pid);
+		if (i)
+			printf("child of task %d (pid %d), exit signal %s", t->parent,
+			       t->ppid, sig_name(t->exit_signal));
+		else
+			printf("child of the coordinator, exit signal SIGCHLD");
+		if (t->sid_task == (int)i)
+			printf("; setsid()");
+		else if (t->pgid_task == (int)i)
+			printf("; setpgid(0, 0)");
+		else if (t->pgid_task >= 0)
+			printf("; joins group %d once all tasks exist", t->pgid);
+		printf("; session %s", t->sid ? "" : "from outside");
+		if (t->sid)
+			printf("%d", t->sid);
+		printf(", group %s", t->pgid ? "" : "from outside");
+		if (t->pgid)
+			printf("%d", t->pgid);
+		putchar('\n');
+	}
+	return fflush(stdout) ? 1 : 0;
+}
+
+/*
+ * The init of a new pid namespace as the tree's coordinator: it makes the
+ * root, its child, coordinates the restart, reports to the tool as the
+ * single task's init does (report_to_tool()) and then lives as that init
+ * does with the root as its task: when the root ends, the init exits with
+ * its status and the namespace, with the tasks left in it, ends.
+ */
+static void __attribute__((noreturn))
+tree_init(const struct opts *o, const struct ckpt_tree *tree, int imgfd,
+	  int logfd, const struct newns *ns)
+{
+	struct mktree mt;
+	pid_t root = -1;
+	int rc = 1;
+
+	/* Until the tree runs, the tool's end is the init's. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (!mktree_init(&mt, tree, imgfd, logfd)) {
+		mt.coord = getpid();
+		mt.userns = ns->userns;
+		mt.check_only = o->check_tree;
+		root = mktree_clone(&mt, 0);
+		if (root == 0)
+			mktree_task(&mt, 0);
+		if (root < 0) {
+			fprintf(stderr, PROG ": cannot create pid %d in the new pid namespace: %s\n",
+				tree->tasks[0].pid, strerror(errno));
+			close(mt.status[0]);
+			close(mt.status[1]);
+			close(mt.go[0]);
+			close(mt.go[1]);
+		} else {
+			rc = mktree_coordinate(&mt, root);
+		}
+	}
+	close(imgfd);
+	if (o->logfile)
+		close(logfd);
+	if (!rc && o->check_tree)
+		rc = -1;	/* checked and gone: nothing to report */
+	if (!rc)
+		rc = settled(o, root);
+	if (!rc)
+		forward_signals(root);
+	prctl(PR_SET_PDEATHSIG, 0);
+	if (report_to_tool(ns->ctl, rc, root) && !rc) {
+		kill(root, SIGKILL);
+		wait_status(root);
+		rc = 1;
+	}
+	close(ns->ctl);
+	if (rc)
+		_exit(rc < 0 ? 0 : rc);
+	if (o->detach)
+		let_go();
+	_exit(wait_status(root));
+}
+
+/*
+ * Make the tree in the tool's pid namespace (TREE_HERE) or as a new one's
+ * first task (TREE_ROOT_INIT), the tool coordinating.  Returns 0 with the
+ * root's pid in *root once the tree runs, 1 on failure (message printed),
+ * -EEXIST when a pid of the tree is taken here (TREE_HERE, --pidns not
+ * refused: the caller tries a new pid namespace).
+ */
+static int tree_here(const struct opts *o, const struct ckpt_tree *tree,
+		     int imgfd, int logfd, enum tree_where where, pid_t *root)
+{
+	struct newns ns = { .ctl = -1 };
+	struct mktree mt;
+	long pid;
+	int rc;
+
+	if (mktree_init(&mt, tree, imgfd, logfd))
+		return 1;
+	mt.check_only = o->check_tree;
+	mt.quiet_eexist = o->pidns == PIDNS_AUTO;
+	fflush(NULL);
+	if (where == TREE_ROOT_INIT) {
+		mt.coord = 0;	/* outside the root's namespace */
+		pid = clone_pidns(&ns);
+		mt.userns = ns.userns;
+		if (pid == 0)
+			mktree_task(&mt, 0);
+		if (pid > 0)
+			close(ns.ctl);
+	} else {
+		mt.coord = getpid();
+		pid = mktree_clone(&mt, 0);
+		if (pid == 0)
+			mktree_task(&mt, 0);
+		if (pid < 0) {
+			rc = errno;
+			if (o->pidns == PIDNS_AUTO && (rc == EEXIST || rc == EPERM))
+				rc = -EEXIST;
+			else
+				pid_unavailable(tree->tasks[0].pid, rc);
+		}
+	}
+	if (pid < 0) {
+		close(mt.status[0]);
+		close(mt.status[1]);
+		close(mt.go[0]);
+		close(mt.go[1]);
+		return where == TREE_HERE && rc == -EEXIST ? -EEXIST : 1;
+	}
+	*root = pid;
+	rc = mktree_coordinate(&mt, pid);
+	if (!rc && o->check_tree)
+		return -1;
+	if (!rc)
+		rc = settled(o, pid);
+	return rc;
+}
+
+/* The task, or the tree's root, runs: -d reports it, else wait for it. */
+static int run_on(const struct opts *o, pid_t child, pid_t restored)
+{
+	/* Signals for the restored task: only now that it is one */
+	if (!o->detach)
+		forward_signals(child);
+	if (o->pidfile && write_pidfile(o->pidfile, restored)) {
+		kill(restored, SIGKILL);
+		if (!o->detach)
+			wait_status(child);
+		return 1;
+	}
+	if (!o->detach)
+		return wait_status(child);
+	if (!o->pidfile) {
+		printf("%d\n", restored);
+		if (fflush(stdout)) {
+			fprintf(stderr, PROG ": stdout: %s\n", strerror(errno));
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int restart_tree(const struct opts *o, const struct ckpt_tree *tree,
+			int imgfd, int logfd)
+{
+	enum tree_where where = TREE_HERE;
+	struct newns ns = { .ctl = -1 };
+	pid_t busy, pid, restored;
+	struct ckpt_err err;
+	int rc;
+
+	if (o->no_pids) {
+		fprintf(stderr, PROG ": a tree image needs its pids: restart(2) finds its %u tasks by them (--no-pids)\n",
+			tree->nr_tasks);
+		return 1;
+	}
+	if (ckpt_tree_layout(tree, &err)) {
+		fprintf(stderr, PROG ": %s\n", err.msg);
+		return 1;
+	}
+	if (tree->tasks[0].pid == 1) {
+		if (o->pidns == PIDNS_NEVER) {
+			fprintf(stderr, PROG ": the root task's pid is 1: it is restored as the first task of a new pid namespace (--no-pidns)\n");
+			return 1;
+		}
+		where = TREE_ROOT_INIT;
+	} else if (o->pidns == PIDNS_ALWAYS) {
+		where = TREE_NEWNS;
+	} else {
+		busy = pid_busy(tree);
+		/* `checkpoint -k ROOT | restart`: see create_task() */
+		if (busy && is_stream(imgfd) && !o->dry_run) {
+			if (spool_image(&imgfd))
+				return 1;
+			busy = wait_for_pids(tree);
+		}
+		if (busy && o->pidns == PIDNS_NEVER) {
+			pid_unavailable(busy, EEXIST);
+			return 1;
+		}
+		if (busy) {
+			fprintf(stderr, PROG ": pid %d is in use here: restoring the tree in a new pid namespace\n",
+				busy);
+			where = TREE_NEWNS;
+		}
+	}
+	if (o->dry_run)
+		return print_plan(tree, where);
+
+	if (where != TREE_NEWNS) {
+		rc = tree_here(o, tree, imgfd, logfd, where, &pid);
+		if (rc != -EEXIST) {
+			if (rc)
+				return rc < 0 ? 0 : rc;
+			close(imgfd);
+			if (o->logfile)
+				close(logfd);
+			return run_on(o, pid, pid);
+		}
+		fprintf(stderr, PROG ": the pids of the tree cannot all be had here: restoring it in a new pid namespace\n");
+	}
+	fflush(NULL);
+	pid = clone_pidns(&ns);
+	if (pid < 0)
+		return 1;
+	if (pid == 0)
+		tree_init(o, tree, imgfd, logfd, &ns);
+	close(imgfd);
+	if (o->logfile)
+		close(logfd);
+	rc = init_report(pid, ns.ctl, &restored);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	return run_on(o, pid, restored);
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
-	struct ckpt_hdr_task task;
+	struct ckpt_head head;
+	struct ckpt_err err;
 	struct newns ns = { .ctl = -1 };
-	int imgfd, logfd, rc, init, sync[2];
+	int imgfd, logfd, rc, init, sync[2], have;
 	pid_t want, pid, restored;
 
 	if (parse_args(argc, argv, &o))
@@ -892,7 +1176,32 @@ int main(int argc, char **argv)
 		logfd = default_logfd();
 	}
 
-	want = peek_task(&imgfd, &task) ? task.pid : 0;
+	have = take_head(&imgfd, &head, &err);
+	if (have < 0)
+		return 1;
+	if (!have && (o.dry_run || o.check_tree)) {
+		fprintf(stderr, PROG ": %s: offset 0x%llx: %s\n",
+			o.input ? o.input : "<stdin>",
+			(unsigned long long)err.off, err.msg);
+		return 1;
+	}
+	if (have && (head.tree.nr_tasks > 1 || o.check_tree)) {
+		rc = restart_tree(&o, &head.tree, imgfd, logfd);
+		ckpt_head_release(&head);
+		return rc;
+	}
+	/*
+	 * One task: restart(2) with RESTART_TASKSELF in a task of the tool's.
+	 * An image the tool cannot parse goes the same way, with no pid to
+	 * ask for: restart(2) says what is wrong with it.
+	 */
+	want = have ? head.tree.tasks[0].pid : 0;
+	ckpt_head_release(&head);
+	if (o.dry_run) {
+		printf("1 task, pid %d: restarted alone (RESTART_TASKSELF) in a task of the tool's\n",
+		       want);
+		return fflush(stdout) ? 1 : 0;
+	}
 
 	if (pipe(sync) < 0) {
 		fprintf(stderr, PROG ": pipe: %s\n", strerror(errno));
@@ -930,24 +1239,5 @@ int main(int argc, char **argv)
 	}
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	/* Signals for the restored task: only now that it is one */
-	if (!o.detach)
-		forward_signals(pid);
-
-	if (o.pidfile && write_pidfile(o.pidfile, restored)) {
-		kill(restored, SIGKILL);
-		if (!o.detach)
-			wait_status(pid);
-		return 1;
-	}
-	if (!o.detach)
-		return wait_status(pid);
-	if (!o.pidfile) {
-		printf("%d\n", restored);
-		if (fflush(stdout)) {
-			fprintf(stderr, PROG ": stdout: %s\n", strerror(errno));
-			return 1;
-		}
-	}
-	return 0;
+	return run_on(&o, pid, restored);
 }

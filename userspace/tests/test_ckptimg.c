@@ -514,9 +514,9 @@ static void test_error_record(void)
 	expect("error len short", im.buf, im.len, EBADMSG, ERR_OFF + 4);
 }
 
-/* Run ckptinfo with args, image on stdin; capture stdout+stderr. */
-static int run_ckptinfo(const char *const *args, const void *img, size_t len,
-			char *out, size_t outsz)
+/* Run a program of outdir with args, image on stdin; capture stdout+stderr. */
+static int run_prog(const char *prog, const char *const *args,
+		    const void *img, size_t len, char *out, size_t outsz)
 {
 	char path[4096];
 	const char *argv[8];
@@ -525,7 +525,7 @@ static int run_ckptinfo(const char *const *args, const void *img, size_t len,
 	ssize_t n;
 	pid_t pid, fpid;
 
-	snprintf(path, sizeof(path), "%s/ckptinfo", outdir);
+	snprintf(path, sizeof(path), "%s/%s", outdir, prog);
 	argv[0] = path;
 	for (i = 0; args[i] && i < 6; i++)
 		argv[i + 1] = args[i];
@@ -557,6 +557,12 @@ static int run_ckptinfo(const char *const *args, const void *img, size_t len,
 	kill(fpid, SIGKILL);
 	waitpid(fpid, NULL, 0);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static int run_ckptinfo(const char *const *args, const void *img, size_t len,
+			char *out, size_t outsz)
+{
+	return run_prog("ckptinfo", args, img, len, out, outsz);
 }
 
 static void test_ckptinfo(void)
@@ -1751,6 +1757,194 @@ static void test_layout(void)
 #undef ENTRY
 #undef LAYOUT
 
+
+/* The tree image with pids base, base + 1, ...; the root's pid root. */
+static void tree_image_at(struct img *im, pid_t root, pid_t base)
+{
+	pid_t nrs[TREE_N];
+	uint32_t i;
+
+	for (i = 0; i < TREE_N; i++)
+		nrs[i] = i ? base + (pid_t)i : root;
+	memset(im, 0, sizeof(*im));
+	add_header(im);
+	add_pids(im, nrs, TREE_N);
+	add_tree(im, tree_ents, TREE_N);
+	for (i = 0; i < TREE_N; i++)
+		add_min_task(im, nrs[i]);
+	add_tail(im);
+}
+
+/* Write an image to a file of outdir: its path. */
+static const char *image_file(const struct img *im, const char *name)
+{
+	static char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/tests/%s", outdir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || ckpt_write_full(fd, im->buf, im->len) || close(fd)) {
+		perror(path);
+		exit(1);
+	}
+	return path;
+}
+
+/* Whether pid is a live task (not a zombie that its reaper did not reap yet). */
+static int alive(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
+/* restart --dry-run and --check-tree: mktree without restart(2). */
+static void test_restart_tree(void)
+{
+	static struct img im;
+	static char out[65536];
+	const char *path;
+	int rc;
+
+	tree_reset();
+	tree_image(&im);
+	rc = run_prog("restart", (const char *const[]){ "--dry-run", "--pidns", NULL },
+		      im.buf, im.len, out, sizeof(out));
+	report(rc == 0 && strstr(out, "4 tasks, in a new pid namespace, coordinated by its init\n") &&
+	       strstr(out, "task 0: pid 100, child of the coordinator, exit signal SIGCHLD; session from outside, group from outside\n") &&
+	       strstr(out, "task 1: pid 101, child of task 0 (pid 100), exit signal SIGCHLD; setsid(); session 101, group 101\n") &&
+	       strstr(out, "task 2: pid 102, child of task 1 (pid 101), exit signal SIGCHLD; setpgid(0, 0); session 101, group 102\n") &&
+	       strstr(out, "task 3: pid 103, child of task 1 (pid 101), exit signal SIGUSR1; joins group 102 once all tasks exist; session 101, group 102\n"),
+	       "restart --dry-run prints the plan", "exit %d, output:\n%s", rc, out);
+	tree_ents[3].pgid = 4;
+	tree_ents[2].pgid = 4;
+	tree_image(&im);
+	rc = run_prog("restart", (const char *const[]){ "--dry-run", "--pidns", NULL },
+		      im.buf, im.len, out, sizeof(out));
+	report(rc == 0 && strstr(out, "task 2: pid 102, child of task 1 (pid 101), exit signal SIGCHLD; joins group 103 once all tasks exist; session 101, group 103\n"),
+	       "restart --dry-run: a group joined later", "exit %d, output:\n%s", rc, out);
+	tree_reset();
+	tree_ents[2].sid = 4;
+	tree_image(&im);
+	rc = run_prog("restart", (const char *const[]){ "--pidns", NULL },
+		      im.buf, im.len, out, sizeof(out));
+	report(rc == 1 && strstr(out, "restart: session layout not supported yet: task 2 (pid 102) is in another session than its parent and does not lead it\n"),
+	       "restart: a session layout not supported", "exit %d, output:\n%s", rc, out);
+	tree_reset();
+	tree_image(&im);
+	rc = run_prog("restart", (const char *const[]){ "--no-pids", NULL },
+		      im.buf, im.len, out, sizeof(out));
+	report(rc == 1 && strstr(out, "restart: a tree image needs its pids"),
+	       "restart --no-pids of a tree", "exit %d, output:\n%s", rc, out);
+	rc = run_prog("restart", (const char *const[]){ "--dry-run", NULL },
+		      im.buf, 400, out, sizeof(out));
+	report(rc == 1 && strstr(out, "restart: <stdin>: offset 0x190: image ends inside tree record"),
+	       "restart --dry-run of a truncated image", "exit %d, output:\n%s", rc, out);
+	good_image(&im);
+	rc = run_prog("restart", (const char *const[]){ "--dry-run", NULL },
+		      im.buf, im.len, out, sizeof(out));
+	report(rc == 0 && strstr(out, "1 task, pid 4242: restarted alone (RESTART_TASKSELF)"),
+	       "restart --dry-run of one task", "exit %d, output:\n%s", rc, out);
+	rc = run_prog("restart", (const char *const[]){ "-h", NULL },
+		      NULL, 0, out, sizeof(out));
+	report(rc == 0 && strstr(out, "--dry-run") && strstr(out, "--check-tree") &&
+	       strstr(out, "tree"), "restart -h tells about trees",
+	       "exit %d, output:\n%s", rc, out);
+
+	if (geteuid() != 0) {
+		printf("ok - restart --check-tree # SKIP not root\n");
+		return;
+	}
+	/* A new pid namespace, the image from a pipe: the feeder path */
+	tree_reset();
+	tree_image(&im);
+	rc = run_prog("restart", (const char *const[]){ "--check-tree", "--pidns", NULL },
+		      im.buf, im.len, out, sizeof(out));
+	report(rc == 0 && strstr(out, "4 tasks made as the image says\n"),
+	       "restart --check-tree --pidns, image from a pipe",
+	       "exit %d, output:\n%s", rc, out);
+	/* The root as pid 1, image from a file */
+	tree_ents[3].pgid = 4;
+	tree_ents[2].pgid = 4;
+	tree_ents[0].pgid = tree_ents[0].sid = 1;
+	tree_ents[1].exit_signal = 0;
+	tree_image_at(&im, 1, 100);
+	path = image_file(&im, "tree-pid1.img");
+	rc = run_prog("restart", (const char *const[]){ "--check-tree", "-i", path, NULL },
+		      NULL, 0, out, sizeof(out));
+	report(rc == 0 && strstr(out, "4 tasks made as the image says\n"),
+	       "restart --check-tree of a root of pid 1, a group joined later, exit signal 0",
+	       "exit %d, output:\n%s", rc, out);
+	/* In the tool's pid namespace: pids that are free here */
+	{
+		pid_t base = 0;
+		int k;
+
+		for (k = 0; k < 50 && !base; k++) {
+			pid_t b = 20000 + 97 * k, p;
+
+			for (p = b; p < b + TREE_N; p++)
+				if (!kill(p, 0) || errno != ESRCH ||
+				    !kill(-p, 0) || errno != ESRCH)
+					break;
+			if (p == b + TREE_N)
+				base = b;
+		}
+		tree_reset();
+		tree_image_at(&im, base, base);
+		path = image_file(&im, "tree-here.img");
+		rc = run_prog("restart", (const char *const[]){ "--check-tree", "--no-pidns", "-i", path, NULL },
+			      NULL, 0, out, sizeof(out));
+		report(base && rc == 0 && strstr(out, "4 tasks made as the image says\n") &&
+		       !strstr(out, "new pid namespace"),
+		       "restart --check-tree --no-pidns: the tree in the tool's pid namespace",
+		       "base %d, exit %d, output:\n%s", base, rc, out);
+		for (k = 0; k < TREE_N; k++)
+			if (alive(base + k))
+				break;
+		report(k == TREE_N, "restart --check-tree leaves no task behind",
+		       "pid %d is alive", base + k);
+	}
+	/* A pid in use here: the default takes a new pid namespace */
+	tree_reset();
+	tree_image_at(&im, getpid(), 100);
+	rc = run_prog("restart", (const char *const[]){ "--check-tree", NULL },
+		      im.buf, im.len, out, sizeof(out));
+	report(rc == 0 && strstr(out, "is in use here: restoring the tree in a new pid namespace") &&
+	       strstr(out, "4 tasks made as the image says\n"),
+	       "restart --check-tree: a pid in use here, a new pid namespace",
+	       "exit %d, output:\n%s", rc, out);
+	rc = run_prog("restart", (const char *const[]){ "--check-tree", "--no-pidns", NULL },
+		      im.buf, im.len, out, sizeof(out));
+	report(rc == 1 && strstr(out, "is in use; use --no-pids or --pidns"),
+	       "restart --no-pidns: a pid of the tree in use",
+	       "exit %d, output:\n%s", rc, out);
+	/*
+	 * restart(2) itself: the host kernel has none (or another call of
+	 * that number), so the tasks' or the coordinator's call fails.
+	 */
+	tree_reset();
+	tree_image(&im);
+	rc = run_prog("restart", (const char *const[]){ "--pidns", NULL },
+		      im.buf, im.len, out, sizeof(out));
+	report(rc == 1 && (strstr(out, "restart: restart: ") ||
+			   strstr(out, "): restart(0, -1, 0, -1): ")),
+	       "restart of a tree where restart(2) fails: exit 1, the errno named",
+	       "exit %d, output:\n%s", rc, out);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -1774,6 +1968,7 @@ int main(int argc, char **argv)
 	test_tree_records();
 	test_read_head();
 	test_layout();
+	test_restart_tree();
 
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
