@@ -994,7 +994,7 @@ static int tree_here(const struct opts *o, const struct ckpt_tree *tree,
 	struct newns ns = { .ctl = -1 };
 	struct mktree mt;
 	long pid;
-	int rc;
+	int rc = 1;
 
 	if (mktree_init(&mt, tree, imgfd, logfd))
 		return 1;
@@ -1019,7 +1019,10 @@ static int tree_here(const struct opts *o, const struct ckpt_tree *tree,
 			if (o->pidns == PIDNS_AUTO && (rc == EEXIST || rc == EPERM))
 				rc = -EEXIST;
 			else
-				pid_unavailable(tree->tasks[0].pid, rc);
+				fprintf(stderr, PROG ": cannot create the root task with pid %d: %s%s\n",
+					tree->tasks[0].pid, strerror(rc),
+					rc == EEXIST || rc == EPERM ?
+					"; use --pidns" : "");
 		}
 	}
 	if (pid < 0) {
@@ -1097,7 +1100,8 @@ static int restart_tree(const struct opts *o, const struct ckpt_tree *tree,
 			busy = wait_for_pids(tree);
 		}
 		if (busy && o->pidns == PIDNS_NEVER) {
-			pid_unavailable(busy, EEXIST);
+			fprintf(stderr, PROG ": pid %d of the tree is in use; use --pidns\n",
+				busy);
 			return 1;
 		}
 		if (busy) {

@@ -1928,7 +1928,7 @@ static void test_restart_tree(void)
 	       "exit %d, output:\n%s", rc, out);
 	rc = run_prog("restart", (const char *const[]){ "--check-tree", "--no-pidns", NULL },
 		      im.buf, im.len, out, sizeof(out));
-	report(rc == 1 && strstr(out, "is in use; use --no-pids or --pidns"),
+	report(rc == 1 && strstr(out, "of the tree is in use; use --pidns\n"),
 	       "restart --no-pidns: a pid of the tree in use",
 	       "exit %d, output:\n%s", rc, out);
 	/*
