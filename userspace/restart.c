@@ -894,11 +894,22 @@ static int print_plan(const struct ckpt_tree *tree, enum tree_where where)
 		[TREE_NEWNS] = "in a new pid namespace, coordinated by its init",
 		[TREE_ROOT_INIT] = "as the first task of a new pid namespace (pid 1), coordinated by the tool",
 	};
+	pid_t *first;	/* the group each task is in after phase 1, 0 outside */
 	uint32_t i;
 
+	first = calloc(tree->nr_tasks, sizeof(*first));
+	if (!first) {
+		fprintf(stderr, PROG ": %s\n", strerror(ENOMEM));
+		return 1;
+	}
 	printf("%u tasks, %s\n", tree->nr_tasks, wheres[where]);
 	for (i = 0; i < tree->nr_tasks; i++) {
 		const struct ckpt_tree_task *t = &tree->tasks[i];
+
+		if (t->sid_task == (int)i || t->pgid_task == (int)i)
+			first[i] = t->pid;
+		else
+			first[i] = i ? first[t->parent] : 0;
 
 		printf("task %u: pid %d, ", i, t->pid);
 		if (i)
@@ -910,7 +921,7 @@ static int print_plan(const struct ckpt_tree *tree, enum tree_where where)
 			printf("; setsid()");
 		else if (t->pgid_task == (int)i)
 			printf("; setpgid(0, 0)");
-		else if (t->pgid_task >= 0)
+		else if (t->pgid_task >= 0 && t->pgid != first[i])
 			printf("; joins group %d once all tasks exist", t->pgid);
 		printf("; session %s", t->sid ? "" : "from outside");
 		if (t->sid)
@@ -920,6 +931,7 @@ static int print_plan(const struct ckpt_tree *tree, enum tree_where where)
 			printf("%d", t->pgid);
 		putchar('\n');
 	}
+	free(first);
 	return fflush(stdout) ? 1 : 0;
 }
 
