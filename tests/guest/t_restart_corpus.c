@@ -9,7 +9,11 @@
  * kernel runs now, each must end cleanly: an errno with a log line,
  * SIGKILL, or a task that runs (killed at the time limit) or ends.  Never
  * a kernel report, a child that does not end, or a task left behind.
- * The first line of restart(2)'s log is printed for each run.
+ * The first line of restart(2)'s log is printed for each run.  Every
+ * image is also restarted as a tree, from a memfd: a coordinator in the
+ * pid namespace makes the tasks its pids and tree records name (the
+ * tests' mktree, lib/ttree.c), which join, and calls restart(root, fd,
+ * 0, logfd); then no task may be half restored or left behind.
  *
  * Environment: T_CORPUS_DIR (default: corpus/ beside this program).
  */
@@ -32,8 +36,10 @@ static int is_image(const struct dirent *e)
 
 static void replay(const char *dir, const char *file, struct tf_hist *h)
 {
-	static const enum tf_src srcs[] = { TF_SRC_MEMFD, TF_SRC_PIPE };
+	static const enum tf_src srcs[] = { TF_SRC_MEMFD, TF_SRC_PIPE, TF_SRC_MEMFD };
+	static struct tt_plan plan;
 	struct tf_run o = { .limit_ms = 5000, .pidns = 1 };
+	const char *how;
 	struct tf_result r;
 	char path[2 * PATH_MAX], name[PATH_MAX + 64], why[600], res[64];
 	unsigned char *buf;
@@ -45,16 +51,17 @@ static void replay(const char *dir, const char *file, struct tf_hist *h)
 		t_fail(file, "cannot read %s", path);
 		return;
 	}
+	tt_plan_image(buf, len, &plan);
 	for (i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
 		o.src = srcs[i];
+		o.tree = i == 2 ? &plan : NULL;
+		how = i == 2 ? "memfd, as a tree" : o.src == TF_SRC_PIPE ? "pipe" : "memfd";
 		tf_restart(buf, len, &o, &r);
 		tf_hist_add(h, &r);
 		snprintf(name, sizeof(name), "corpus %s from a %s: ends cleanly (%s)", file,
-			 o.src == TF_SRC_PIPE ? "pipe" : "memfd",
-			 tf_result_str(&r, res, sizeof(res)));
+			 how, tf_result_str(&r, res, sizeof(res)));
 		if (r.log[0])
-			printf("# %s from a %s: %.*s\n", file,
-			       o.src == TF_SRC_PIPE ? "pipe" : "memfd",
+			printf("# %s from a %s: %.*s\n", file, how,
 			       (int)strcspn(r.log, "\n"), r.log);
 		if (!tf_result_ok(&r, why, sizeof(why))) {
 			t_fail(name, "%s", why);

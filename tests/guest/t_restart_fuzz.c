@@ -366,6 +366,9 @@ struct seed {
 	int restores;		/* the unmutated image restores a subject */
 };
 
+/* The tree the coordinator makes for the image at hand (ttree.h) */
+static struct tt_plan plan;
+
 #define MAX_SEEDS	32
 static struct seed seeds[MAX_SEEDS];
 static size_t nseeds;
@@ -751,6 +754,340 @@ static int m_string(struct tf_rng *r, struct mut *m)
 	return 1;
 }
 
+/*
+ * The tree section: the pids and tree records (<linux/checkpoint_hdr.h>).
+ * These mutators know their layout: counts, depths, pid numbers and the
+ * tags that tie tasks to pids, changed one at a time so that the rest of
+ * the section still makes sense and restart(2) gets past it.
+ */
+
+/* The first record of a type that holds its fixed part (size bytes) */
+static struct rec *find_rec(struct mut *m, uint32_t type, size_t size)
+{
+	size_t i;
+
+	for (i = 0; i < m->nr; i++)
+		if (m->recs[i].type == type && m->recs[i].len >= size)
+			return &m->recs[i];
+	return NULL;
+}
+
+/* Replace record x with len bytes of rec (its ckpt_hdr.len set, padded) */
+static void replace_rec(struct mut *m, const struct rec *x, void *rec, size_t len)
+{
+	size_t n = ckpt_align(len);
+	unsigned char *p = calloc(1, n);
+
+	if (!p)
+		t_bail("calloc");
+	memcpy(p, rec, len);
+	((struct ckpt_hdr *)p)->len = len;
+	mut_splice(m, x->off, x->span, p, n);
+	free(p);
+}
+
+static int pid_max(void)
+{
+	static int v;
+
+	if (!v)
+		v = t_read_int("/proc/sys/kernel/pid_max");
+	return v > 0 ? v : 32768;
+}
+
+/* A pid number worth trying in place of old */
+static int32_t pick_pid(struct tf_rng *r, int32_t old, const int32_t *others, size_t n)
+{
+	switch (tf_below(r, 12)) {
+	case 0: return 0;
+	case 1: return -1;
+	case 2: return INT32_MIN;
+	case 3: return INT32_MAX;
+	case 4: return pid_max();
+	case 5: return pid_max() - 1;
+	case 6: return 1;		/* the init of the namespace */
+	case 7: return 2;		/* the coordinator in the fuzzer's */
+	case 8: return getpid();	/* ours, outside */
+	case 9: return old + 1;
+	case 10: return (int32_t)pick_value(r, old);
+	}
+	return n ? others[tf_below(r, n)] : old;	/* another task's */
+}
+
+/* Offsets (in words) of the depth word of each pid object, up to max */
+static size_t pid_objects(const struct ckpt_hdr_pids *h, uint32_t nw, uint32_t *obj,
+			  size_t max)
+{
+	uint32_t idx = 0;
+	size_t n = 0;
+
+	while (n < max && n < h->nr_pids && idx < nw) {
+		int32_t d = h->words[idx];
+
+		if (d < 0 || idx + 1 + (uint32_t)d >= nw)
+			break;
+		obj[n++] = idx;
+		idx += d + 2;
+	}
+	return n;
+}
+
+static int m_pids(struct tf_rng *r, struct mut *m)
+{
+	static const uint32_t counts[] = {
+		0, 1, 2, 3, 4096, 4097, 0x7fffffff, 0x80000000, 0xffffffff,
+	};
+	struct rec *x = find_rec(m, CKPT_HDR_PIDS, sizeof(struct ckpt_hdr_pids));
+	struct ckpt_hdr_pids *h, *nh;
+	uint32_t nw, obj[64], i, k;
+	int32_t nums[64];
+	size_t nobj, len;
+	int c;
+
+	if (!x)
+		return 0;
+	h = (void *)(m->p + x->off);
+	nw = (x->len - sizeof(*h)) / sizeof(h->words[0]);
+	nobj = pid_objects(h, nw, obj, 64);
+	for (i = 0; i < nobj; i++)
+		nums[i] = h->words[obj[i] + 1];
+	k = nobj ? obj[tf_below(r, nobj)] : 0;
+	switch ((c = tf_below(r, 9))) {
+	case 0:
+		h->nr_pids = tf_below(r, 2) ? counts[tf_below(r, 9)] :
+			     h->nr_pids + tf_below(r, 3) - 1;
+		return 1;
+	case 1:
+		h->nr_words = tf_below(r, 2) ? counts[tf_below(r, 9)] :
+			      h->nr_words + tf_below(r, 5) - 2;
+		return 1;
+	case 2:		/* a depth, the numbers left as they are */
+		if (!nobj)
+			return 0;
+		h->words[k] = tf_below(r, 2) ? 1 : (int32_t)pick_value(r, 1);
+		return 1;
+	case 3:		/* a number */
+		if (!nobj)
+			return 0;
+		h->words[k + 1] = pick_pid(r, h->words[k + 1], nums, nobj);
+		return 1;
+	case 4:		/* depth 1 with its second number: well formed */
+	case 5:		/* an object more */
+	case 6:		/* an object less */
+		break;
+	case 7:		/* the record longer or shorter than its words */
+		h->h.len = sizeof(*h) + (nw + tf_below(r, 5) - 2) * sizeof(h->words[0]);
+		return 1;
+	default:	/* two objects with the same number */
+		if (nobj < 2)
+			return 0;
+		h->words[k + 1] = nums[tf_below(r, nobj)];
+		return 1;
+	}
+	if (!nobj)
+		return 0;
+	len = x->len + 2 * sizeof(h->words[0]);
+	nh = calloc(1, len);
+	if (!nh)
+		t_bail("calloc");
+	memcpy(nh, h, x->len);
+	nw = (x->len - sizeof(*h)) / sizeof(h->words[0]);
+	switch (c) {
+	case 4:		/* depth 1: a number for a nested namespace */
+		memmove(&nh->words[k + 2], &nh->words[k + 1], (nw - k - 1) * sizeof(nh->words[0]));
+		nh->words[k] = 1;
+		nh->words[k + 2] = 1 + tf_below(r, 4);
+		nh->nr_words++;
+		len -= sizeof(h->words[0]);
+		break;
+	case 5:
+		nh->words[nw] = 0;
+		nh->words[nw + 1] = pick_pid(r, nums[0] + 100, nums, nobj);
+		nh->nr_pids++;
+		nh->nr_words += 2;
+		break;
+	default:
+		k = obj[nobj - 1];
+		len = sizeof(*h) + k * sizeof(h->words[0]);
+		nh->nr_pids--;
+		nh->nr_words = k;
+	}
+	replace_rec(m, x, nh, len);
+	free(nh);
+	return 1;
+}
+
+/* A tag in place of old: 0, -1, missing, another task's pid, ... */
+static int32_t pick_tag(struct tf_rng *r, int32_t old, const struct ckpt_hdr_tree *t,
+			uint32_t n, uint32_t nr_pids)
+{
+	switch (tf_below(r, 9)) {
+	case 0: return CKPT_PID_NONE;
+	case 1: return CKPT_PID_ROOT;
+	case 2: return nr_pids + 1;		/* no such pid */
+	case 3: return -2;
+	case 4: return INT32_MAX;
+	case 5: return INT32_MIN;
+	case 6: return (int32_t)pick_value(r, old);
+	}
+	return n ? t->tasks[tf_below(r, n)].pid : old;	/* another task's */
+}
+
+/*
+ * The tree record with another number of tasks, 0 to one more than the
+ * most: the new tasks copies of others, or tasks of their own (a pid
+ * object each, numbers from 20000, children of a task of the tree).
+ */
+static int m_tree_resize(struct tf_rng *r, struct mut *m, struct rec *x,
+			 struct rec *px)
+{
+	static const uint32_t sizes[] = {
+		0, 1, 2, 3, 4, 16, CKPT_TREE_MAX_TASKS, CKPT_TREE_MAX_TASKS + 1,
+	};
+	const struct ckpt_hdr_tree *t = (void *)(m->p + x->off);
+	const struct ckpt_hdr_pids *h = px ? (void *)(m->p + px->off) : NULL;
+	uint32_t have = (x->len - sizeof(*t)) / sizeof(t->tasks[0]), want, i, nw = 0;
+	struct ckpt_hdr_pids *nh = NULL;
+	struct ckpt_hdr_tree *nt;
+	size_t len, plen = 0;
+	int own = h && tf_below(r, 2);
+
+	if (t->nr_tasks < have)
+		have = t->nr_tasks;
+	want = sizes[tf_below(r, 8)];
+	len = sizeof(*t) + (size_t)want * sizeof(t->tasks[0]);
+	nt = calloc(1, len);
+	if (!nt)
+		t_bail("calloc");
+	memcpy(nt, t, sizeof(*t) + (size_t)(have < want ? have : want) * sizeof(t->tasks[0]));
+	nt->nr_tasks = want;
+	if (own && want > have) {
+		nw = (px->len - sizeof(*h)) / sizeof(h->words[0]);
+		if (h->nr_words < nw)
+			nw = h->nr_words;
+		plen = sizeof(*h) + (nw + 2 * (size_t)(want - have)) * sizeof(h->words[0]);
+		nh = calloc(1, plen);
+		if (!nh)
+			t_bail("calloc");
+		memcpy(nh, h, sizeof(*h) + nw * sizeof(h->words[0]));
+	}
+	for (i = have; i < want; i++) {
+		struct ckpt_task_pids *e = &nt->tasks[i];
+
+		if (nh) {
+			nh->words[nw++] = 0;
+			nh->words[nw++] = 20000 + i;
+			e->pid = e->tgid = ++nh->nr_pids;
+			e->ppid = have ? t->tasks[tf_below(r, have)].pid : CKPT_PID_NONE;
+			e->pgid = e->sid = CKPT_PID_ROOT;
+			e->exit_signal = SIGCHLD;
+		} else if (have) {
+			*e = t->tasks[i % have];
+		}
+	}
+	if (nh)
+		nh->nr_words = nw;
+	/* The later record first: the earlier one's offset stays valid. */
+	if (nh && px->off > x->off)
+		replace_rec(m, px, nh, plen);
+	replace_rec(m, x, nt, len);
+	if (nh && px->off < x->off)
+		replace_rec(m, px, nh, plen);
+	free(nt);
+	free(nh);
+	return 1;
+}
+
+static int m_tree(struct tf_rng *r, struct mut *m)
+{
+	static const uint32_t counts[] = {
+		0, 1, 2, 3, CKPT_TREE_MAX_TASKS, CKPT_TREE_MAX_TASKS + 1,
+		0x7fffffff, 0x80000000, 0xffffffff,
+	};
+	static const uint32_t sigs[] = {
+		0, SIGKILL, SIGSTOP, 32, 64, 65, 0x80000000, 0xffffffff,
+	};
+	struct rec *x = find_rec(m, CKPT_HDR_TREE, sizeof(struct ckpt_hdr_tree));
+	struct rec *px = find_rec(m, CKPT_HDR_PIDS, sizeof(struct ckpt_hdr_pids));
+	uint32_t nr_pids = px ? ((struct ckpt_hdr_pids *)(m->p + px->off))->nr_pids : 0;
+	struct ckpt_hdr_tree *t;
+	struct ckpt_task_pids *e, *f, tmp;
+	uint32_t n, i, j;
+	int32_t *field;
+
+	if (!x)
+		return 0;
+	t = (void *)(m->p + x->off);
+	n = (x->len - sizeof(*t)) / sizeof(t->tasks[0]);
+	if (t->nr_tasks < n)
+		n = t->nr_tasks;
+	i = tf_below(r, n);
+	j = tf_below(r, n);
+	e = n ? &t->tasks[i] : NULL;
+	f = n ? &t->tasks[j] : NULL;
+	switch (tf_below(r, 10)) {
+	case 0:
+		t->nr_tasks = tf_below(r, 2) ? counts[tf_below(r, 9)] :
+			      t->nr_tasks + tf_below(r, 3) - 1;
+		return 1;
+	case 1:
+		return m_tree_resize(r, m, x, px);
+	case 2:		/* a tag of a task */
+		if (!e)
+			return 0;
+		field = (int32_t *)e + tf_below(r, 5);	/* pid .. sid */
+		*field = pick_tag(r, *field, t, n, nr_pids);
+		return 1;
+	case 3:		/* a loop: two tasks each other's parent, or its own */
+		if (!e)
+			return 0;
+		e->ppid = f->pid;
+		f->ppid = e->pid;
+		return 1;
+	case 4:		/* a second root, or a parent for the root */
+		if (!e)
+			return 0;
+		if (tf_below(r, 2))
+			e->ppid = CKPT_PID_NONE;
+		else
+			t->tasks[0].ppid = f->pid;
+		return 1;
+	case 5:		/* the group or the session of another task */
+		if (!e)
+			return 0;
+		if (tf_below(r, 2))
+			e->pgid = f->pid;
+		else
+			e->sid = f->pid;
+		return 1;
+	case 6:
+		if (!e)
+			return 0;
+		e->exit_signal = sigs[tf_below(r, 8)];
+		return 1;
+	case 7:
+		if (e && tf_below(r, 3))
+			(tf_below(r, 2) ? &e->flags : &e->reserved)[0] =
+				tf_below(r, 2) ? 1U << tf_below(r, 32) : ~0U;
+		else
+			t->reserved = tf_below(r, 2) ? 1 : ~0U;
+		return 1;
+	case 8:		/* two tasks swapped (a child before its parent), or one twice */
+		if (!e || i == j)
+			return 0;
+		tmp = *e;
+		if (tf_below(r, 2))
+			*e = *f;
+		*f = tmp;
+		return 1;
+	default:	/* a thread: its tgid another task's pid */
+		if (!e)
+			return 0;
+		e->tgid = f->pid;
+		return 1;
+	}
+}
+
 struct mutator {
 	const char *name;
 	int (*fn)(struct tf_rng *r, struct mut *m);
@@ -764,6 +1101,7 @@ static const struct mutator mutators[] = {
 	{ "type", m_type, 2 }, { "word", m_word, 8 }, { "tag", m_tag, 4 },
 	{ "dup", m_dup, 2 }, { "drop", m_drop, 2 }, { "move", m_move, 2 },
 	{ "splice", m_splice, 2 }, { "string", m_string, 2 },
+	{ "pids", m_pids, 5 }, { "tree", m_tree, 6 },
 };
 
 #define NR_MUTATORS (sizeof(mutators) / sizeof(mutators[0]))
@@ -851,19 +1189,15 @@ static void add_seed(const char *name, unsigned char *buf, size_t len,
 	nseeds++;
 }
 
-/* Restart a seed unchanged: the subject comes back and checks itself. */
-static void check_seed(int kind, const unsigned char *buf, size_t len,
-		       int want_err)
+static void check_seed_result(int kind, const char *tname, const struct tf_result *rp,
+			      int want_err)
 {
-	const char *name = tf_kind_name(kind);
-	struct tf_run o = { .src = TF_SRC_MEMFD, .limit_ms = 30000, .pidns = 1 };
-	struct tf_result r;
-	char tname[128], res[64];
+	const struct tf_result r = *rp;
+	char res[64], why[600];
 
-	snprintf(tname, sizeof(tname), "seed %s: the image restores%s", name,
-		 want_err ? " as the error it holds" : " a subject that verifies itself");
-	tf_restart(buf, len, &o, &r);
-	if (kind == TF_TIMERS && r.outcome == TF_RESTORED_WRONG && !r.reports)
+	if (!tf_result_ok(&r, why, sizeof(why)))
+		t_fail(tname, "%s", why);
+	else if (kind == TF_TIMERS && r.outcome == TF_RESTORED_WRONG && !r.reports)
 		t_skip(tname, "timers, rlimits or cwd not restored by this kernel");
 	else if (want_err)
 		/* The error record comes after the task began: killed then. */
@@ -875,6 +1209,41 @@ static void check_seed(int kind, const unsigned char *buf, size_t len,
 		t_check(r.outcome == TF_RESTORED && !r.reports, tname,
 			"got %s%s%s; log \"%.200s\"", tf_result_str(&r, res, sizeof(res)),
 			r.reports ? ", kernel report " : "", r.report, r.log);
+}
+
+/*
+ * Restart a seed unchanged: the subject comes back and checks itself,
+ * with RESTART_TASKSELF and as a tree (a tree of several tasks only as a
+ * tree: alone, restart(2) refuses it with EINVAL).
+ */
+static void check_seed(int kind, const unsigned char *buf, size_t len,
+		       int want_err)
+{
+	const char *name = tf_kind_name(kind);
+	struct tf_run o = { .src = TF_SRC_MEMFD, .limit_ms = 30000, .pidns = 1 };
+	struct tf_result r;
+	char tname[160], res[64], why[600];
+	int tree;
+
+	for (tree = 0; tree < 2; tree++) {
+		o.tree = tree ? &plan : NULL;
+		if (tree && tt_plan_image(buf, len, &plan) && !want_err)
+			t_fail("seed: its pids and tree records make a tree", "%s: not as mktree makes it",
+			       name);
+		snprintf(tname, sizeof(tname), "seed %s%s: the image restores%s", name,
+			 tree ? " as a tree" : "",
+			 want_err ? " as the error it holds" : " a subject that verifies itself");
+		tf_restart(buf, len, &o, &r);
+		if (kind == TF_TREE && !tree) {
+			snprintf(tname, sizeof(tname),
+				 "seed %s: RESTART_TASKSELF refuses a tree of 3 tasks (EINVAL)", name);
+			t_check(r.outcome == TF_ERRNO && r.err == EINVAL && r.log_ok &&
+				tf_result_ok(&r, why, sizeof(why)), tname,
+				"got %s; log \"%.200s\"", tf_result_str(&r, res, sizeof(res)), r.log);
+			continue;
+		}
+		check_seed_result(kind, tname, &r, want_err);
+	}
 }
 
 static void make_seed(int kind)
@@ -951,7 +1320,7 @@ static void make_seeds(void)
 	static const int kinds[] = {
 		TF_BASIC, TF_PIPE, TF_SIGNALS, TF_SLEEP, TF_FILES, TF_MAPS,
 		TF_UNLINKED, TF_FIFO, TF_TIMERS, TF_SOCKET, TF_SHANON, TF_MEMFD,
-		TF_TTY,
+		TF_TTY, TF_TREE,
 	};
 	char path[PATH_MAX];
 	size_t i, len;
@@ -1012,10 +1381,10 @@ static void check_coverage(void)
 }
 
 /*
- * How a mutant is run.  Today one way: restart(2) with RESTART_TASKSELF
- * from a memfd, or from a pipe one time in eight.  Restart of a tree
- * under a coordinator goes here as a second mode once the kernel has it;
- * every mutant is then run in each mode.
+ * How a mutant is run, every mutant in each mode (T_FUZZ_MODE=taskself
+ * or tree for one of them): restart(2) with RESTART_TASKSELF, or as a
+ * tree under a coordinator, from a memfd, or from a pipe one time in
+ * eight.
  */
 struct mode {
 	const char *name;
@@ -1044,14 +1413,56 @@ static void run_taskself(const unsigned char *buf, size_t len,
 	tf_restart(buf, len, &o, res);
 }
 
-static const struct mode modes[] = {
+/*
+ * As a tree: in the pid namespace, the restarting child is a coordinator
+ * that makes the tasks the mutant's pids and tree records name, as far
+ * as they make sense (with their pids, sessions and groups; one task
+ * with any pid when nothing does), which join, and calls restart(root,
+ * fd, 0, logfd).  Acceptable: an errno with a log line while every task
+ * is gone or still waiting to join (not adopted), or the tree restored.
+ */
+static void run_tree(const unsigned char *buf, size_t len, struct tf_rng *r,
+		     struct tf_result *res)
+{
+	struct tf_run o = {
+		.src = tf_below(r, 8) ? TF_SRC_MEMFD : TF_SRC_PIPE,
+		.limit_ms = limit_ms,
+		.grace_ms = grace_ms,
+		.pidns = 1,
+		.tree = &plan,
+	};
+
+	tt_plan_image(buf, len, &plan);
+	if (dry) {
+		memset(res, 0, sizeof(*res));
+		res->log_ok = 1;
+		return;
+	}
+	tf_restart(buf, len, &o, res);
+}
+
+static const struct mode all_modes[] = {
 	{ "taskself", run_taskself },
+	{ "tree", run_tree },
 };
+
+static const struct mode *modes = all_modes;
+static size_t nr_modes = 2;
+
+static void pick_modes(void)
+{
+	const char *e = getenv("T_FUZZ_MODE");
+
+	if (e && !strcmp(e, "taskself"))
+		nr_modes = 1;
+	else if (e && !strcmp(e, "tree"))
+		modes = all_modes + 1, nr_modes = 1;
+}
 
 /* The fuzzing loop */
 
 struct stats {
-	struct tf_hist hist;
+	struct tf_hist hist, mode_hist[2];
 	unsigned long per_mut[NR_MUTATORS + 1];
 	unsigned long nsys, bad, hangs, reports, slow, left, nolog;
 	unsigned long emitted;
@@ -1111,7 +1522,7 @@ static void build_mutant(uint64_t seed, unsigned long n, size_t nsys_total,
 static void note_bad(const char *name, unsigned long n, const struct tf_result *r,
 		     const char *why)
 {
-	char rname[160];
+	char rname[256];
 
 	stats.bad++;
 	stats.hangs += r->outcome == TF_HANG;
@@ -1121,7 +1532,7 @@ static void note_bad(const char *name, unsigned long n, const struct tf_result *
 	stats.nolog += !r->log_ok;
 	printf("# BAD mutant %lu (%s): %s\n", n, name, why);
 	if (!stats.first_bad[0])
-		snprintf(stats.first_bad, sizeof(stats.first_bad), "mutant %lu (%s): %.400s",
+		snprintf(stats.first_bad, sizeof(stats.first_bad), "mutant %lu (%.150s): %.400s",
 			 n, name, why);
 	if (stats.emitted++ < 20) {
 		snprintf(rname, sizeof(rname), "fuzz-%s", name);
@@ -1150,15 +1561,19 @@ static void run_one(uint64_t seed, unsigned long n, size_t nsys,
 
 	build_mutant(seed, n, nsys, order, sys_phase, name, sizeof(name), &mi);
 	tf_rng_seed(&r, seed ^ n);
-	for (md = 0; md < sizeof(modes) / sizeof(modes[0]); md++) {
+	for (md = 0; md < nr_modes; md++) {
+		char mname[200];
+
 		modes[md].run(mut.p, mut.len, &r, &res);
 		tf_hist_add(&stats.hist, &res);
+		tf_hist_add(&stats.mode_hist[modes - all_modes + md], &res);
 		stats.per_mut[mi]++;
+		snprintf(mname, sizeof(mname), "%s-%s", name, modes[md].name);
 		if (verbose)
-			printf("# mutant %lu %s (%zu bytes): %s in %ld ms\n", n, name,
+			printf("# mutant %lu %s (%zu bytes): %s in %ld ms\n", n, mname,
 			       mut.len, tf_result_str(&res, why, sizeof(why)), res.ms);
 		if (!tf_result_ok(&res, why, sizeof(why)))
-			note_bad(name, n, &res, why);
+			note_bad(mname, n, &res, why);
 		else if (emit)
 			maybe_emit(name, mi, &res);
 	}
@@ -1189,6 +1604,8 @@ static void print_stats(long long ms)
 	size_t i, n = 0;
 
 	tf_hist_print(&stats.hist, "fuzz outcomes");
+	tf_hist_print(&stats.mode_hist[0], "fuzz outcomes, taskself");
+	tf_hist_print(&stats.mode_hist[1], "fuzz outcomes, tree");
 	for (i = 0; i <= NR_MUTATORS; i++)
 		n += snprintf(line + n, sizeof(line) - n, " %s=%lu",
 			      i < NR_MUTATORS ? mutators[i].name : "systematic",
@@ -1284,6 +1701,7 @@ int main(int argc, char **argv)
 	limit_ms = tf_debug_kernel() ? 60000 : 20000;
 	grace_ms = tf_debug_kernel() ? 30000 : 10000;
 	dry = !!getenv("T_FUZZ_DRY");
+	pick_modes();
 	if (!getenv("T_FUZZ_ONLY") && !dry) {
 		runner_selftest();
 		oracle(&rng);

@@ -154,7 +154,7 @@ void *tf_shared_mem(size_t len)
 /* Subjects: the state lives in the subject's own memory */
 
 static struct {
-	pid_t pid;
+	pid_t pid, ppid;
 	int kind;
 	struct tf_shared *sh;
 	unsigned char *mem;
@@ -166,6 +166,7 @@ static struct {
 	char dir[4096];
 	void (*fn)(int);	/* TF_SIGNALS: the handler */
 	struct termios tio;	/* TF_TTY: the settings made */
+	pid_t kids[2];		/* TF_TREE: the children */
 	int restored;
 } st;
 
@@ -174,7 +175,7 @@ const char *tf_kind_name(int kind)
 	static const char *const names[TF_NR_KINDS] = {
 		"basic", "pipe", "signals", "sleep", "files", "maps",
 		"unlinked", "fifo", "timers", "socket", "churn", "forker",
-		"execer", "shanon", "memfd", "tty",
+		"execer", "shanon", "memfd", "tty", "tree",
 	};
 
 	return kind >= 0 && kind < TF_NR_KINDS ? names[kind] : "?";
@@ -308,6 +309,17 @@ static int verify_tty(void)
 	return 0;
 }
 
+/* TF_TREE: both children still there (they check themselves once told) */
+static int verify_tree(void)
+{
+	int i, status;
+
+	for (i = 0; i < 2; i++)
+		if (waitpid(st.kids[i], &status, WNOHANG) != 0)
+			return bad("a child of the tree ended");
+	return 0;
+}
+
 static int verify_kind(void)
 {
 	char buf[128];
@@ -335,6 +347,8 @@ static int verify_kind(void)
 		return verify_timers();
 	case TF_TTY:
 		return verify_tty();
+	case TF_TREE:
+		return verify_tree();
 	}
 	return 0;
 }
@@ -358,6 +372,27 @@ static int nth_unfired(void)
 	return !tf_read_file("/proc/thread-self/fail-nth", v, sizeof(v)) && atoi(v) > 0;
 }
 
+/*
+ * TF_TREE, restored: SIGUSR2 to the writing child (it writes one more
+ * byte and exits), then to the reading one (it reads all, that byte
+ * last, then end of file: nothing else holds the pipe); each must exit
+ * with TF_RESTORED_OK, which only their restored parent can see.
+ */
+static int tree_kids_restored(void)
+{
+	int i, status;
+
+	alarm(20);
+	for (i = 0; i < 2; i++) {
+		if (kill(st.kids[i], SIGUSR2) ||
+		    waitpid(st.kids[i], &status, 0) != st.kids[i] ||
+		    !WIFEXITED(status) || WEXITSTATUS(status) != TF_RESTORED_OK)
+			return 0;
+	}
+	alarm(0);
+	return 1;
+}
+
 static void restored(void)
 {
 	int ok;
@@ -372,6 +407,9 @@ static void restored(void)
 		ok = read(st.fds[0], buf, sizeof(buf)) == sizeof(buf) &&
 		     buf[0] == 'p' && buf[999] == 'p';
 	}
+	/* The children check themselves when told, in turn, and exit. */
+	if (ok && st.kind == TF_TREE)
+		ok = tree_kids_restored();
 	_exit(!ok ? TF_RESTORED_BAD : nth_unfired() ? TF_RESTORED_UNFIRED :
 	      TF_RESTORED_OK);
 }
@@ -410,7 +448,12 @@ static void __attribute__((noreturn)) subject_loop(void)
 	tf_rng_seed(&r, 1);
 	st.sh->ready = 1;
 	for (;;) {
-		if (syscall(SYS_getpid) != st.pid)
+		/*
+		 * Restored: with another pid (RESTART_TASKSELF in a pid
+		 * namespace), or with its own under another parent (the
+		 * root of a tree restart, under the coordinator).
+		 */
+		if (syscall(SYS_getpid) != st.pid || syscall(SYS_getppid) != st.ppid)
 			restored();
 		st.sh->count++;
 		if (st.sh->req != st.sh->ack) {
@@ -653,6 +696,75 @@ static int setup_kind(void)
 	return 0;
 }
 
+/* TF_TREE: a child, in pause() until told to check itself */
+static volatile sig_atomic_t told;
+
+static void on_told(int sig)
+{
+	(void)sig;
+	told = 1;
+}
+
+static void __attribute__((noreturn)) tree_kid(int k, int q[2], int rp[2])
+{
+	struct sigaction sa = { .sa_handler = on_told };	/* no SA_RESTART */
+	char buf[512];
+	ssize_t n, got = 0;
+	int ok = 1, i;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR2, &sa, NULL);
+	/* The test's page: shared memory no two tasks of a tree may map */
+	munmap((void *)st.sh, 4096);
+	close(rp[0]);
+	close(q[k ? 1 : 0]);
+	memset(buf, 'q', 200);
+	if (k ? setpgid(0, 0) != 0 : write(q[1], buf, 200) != 200)
+		_exit(121);
+	if (write(rp[1], "k", 1) != 1)
+		_exit(121);
+	close(rp[1]);
+	while (!told)
+		pause();
+	if (sum64(st.mem, st.mem_len) != st.sum)
+		ok = 0;
+	if (!k)
+		_exit(ok && write(q[1], "X", 1) == 1 ? TF_RESTORED_OK : TF_RESTORED_BAD);
+	alarm(10);
+	while ((n = read(q[0], buf + got, sizeof(buf) - got)) > 0)
+		got += n;
+	for (i = 0; i < 200 && got == 201; i++)
+		ok &= buf[i] == 'q';
+	_exit(ok && !n && got == 201 && buf[200] == 'X' && getpgid(0) == getpid() ?
+	      TF_RESTORED_OK : TF_RESTORED_BAD);
+}
+
+static int setup_tree(void)
+{
+	int q[2], rp[2], i;
+	char c[2];
+
+	if (pipe(q) || pipe(rp))
+		return -1;
+	for (i = 0; i < 2; i++) {
+		st.kids[i] = fork();
+		if (st.kids[i] < 0)
+			return -1;
+		if (st.kids[i] == 0)
+			tree_kid(i, q, rp);
+	}
+	close(q[0]);
+	close(q[1]);
+	close(rp[1]);
+	/* Both children set up (each wrote a byte), or one failed (EOF) */
+	i = read(rp[0], c, 2);
+	if (i == 1)
+		i += read(rp[0], c + 1, 1);
+	close(rp[0]);
+	return i == 2 ? 0 : -1;
+}
+
 static void __attribute__((noreturn)) subject_main(int kind, size_t mem,
 						     const char *dir, struct tf_shared *sh)
 {
@@ -679,6 +791,9 @@ static void __attribute__((noreturn)) subject_main(int kind, size_t mem,
 		_exit(121);
 	fill(st.mem, st.mem_len, 1000 + st.kind);
 	st.sum = sum64(st.mem, st.mem_len);
+	st.ppid = getppid();
+	if (st.kind == TF_TREE && setup_tree())
+		_exit(121);
 	subject_loop();
 }
 
@@ -956,6 +1071,11 @@ struct tf_slot {
 	volatile int ended;		/* the restarting child ended ... */
 	volatile int status;		/* ... with this wait status, */
 	volatile int leftovers;		/* ... leaving these children to init */
+	/* Tree restarts (tf_run.tree), from the coordinator: */
+	volatile int tree_restored;	/* restart(2) returned 0, and then */
+	volatile int tree_status;	/* the root ended with this status */
+	volatile int tree_bad;		/* see tf_result.tree_bad */
+	char tree_why[256];
 };
 
 static struct tf_slot *slot;
@@ -1057,6 +1177,60 @@ static int known(pid_t pid, const pid_t *pids, size_t n)
 	return 0;
 }
 
+/* Append to the slot's tree_why (no stdio: see coordinate()) */
+static void tree_why(const char *a, const char *b)
+{
+	size_t n = strlen(slot->tree_why), m;
+
+	for (m = 0; a && a[m] && n + 1 < sizeof(slot->tree_why); m++)
+		slot->tree_why[n++] = a[m];
+	for (m = 0; b && b[m] && n + 1 < sizeof(slot->tree_why); m++)
+		slot->tree_why[n++] = b[m];
+	slot->tree_why[n] = '\0';
+}
+
+/*
+ * The restarting child of a tree restart: the coordinator (ttree.h).  It
+ * runs in a copy of the test's memory made while the test may hold
+ * malloc's or stdio's locks: system calls only.
+ */
+static void __attribute__((noreturn)) coordinate(int imgfd, int logfd,
+						  const struct tf_run *o)
+{
+	struct tt_opts to = { .exit_before_join = -1 };
+	struct tt_state *ts = tt_state_new();
+	char why[200];
+	int i, status, err;
+
+	if (!ts)
+		_exit(1);
+	if (!tt_restart_tree(o->tree, &to, imgfd, logfd, ts)) {
+		slot->tree_restored = 1;
+		while (waitpid(ts->pid[0], &status, __WALL) < 0 && errno == EINTR)
+			;
+		slot->tree_status = status;
+	} else {
+		err = errno;
+		/* Adopted tasks were killed; the others still wait to join. */
+		slot->tree_bad = tt_settle(ts, tf_debug_kernel() ? 10000 : 3000,
+					   why, sizeof(why));
+		if (slot->tree_bad)
+			tree_why("alive after the failed restart: ", why);
+		tt_kill_all(ts);
+		slot->err = err;
+		slot->returned = 1;
+	}
+	for (i = 0; i < ts->n; i++) {
+		if (!ts->joiner_err[i])
+			continue;
+		slot->tree_bad++;
+		tree_why("a joining task's restart(2) returned ",
+			 t_errname(ts->joiner_err[i] - 1));
+		tree_why("; ", NULL);
+	}
+	_exit(0);
+}
+
 static void __attribute__((noreturn)) restart_child(int imgfd, int logfd,
 						     const struct tf_run *o)
 {
@@ -1075,6 +1249,8 @@ static void __attribute__((noreturn)) restart_child(int imgfd, int logfd,
 	}
 	if (o->before)
 		o->before();
+	if (o->tree)
+		coordinate(imgfd, logfd, o);
 	ret = sys_restart(0, imgfd, RESTART_TASKSELF, logfd);
 	slot->err = ret < 0 ? errno : 0;
 	slot->returned = 1;
@@ -1111,6 +1287,7 @@ static int ns_init(void *arg)
 	const struct ns_args *a = arg;
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	pid_t child, pids[256];
+	long long end;
 	sigset_t all;
 	int status;
 
@@ -1136,6 +1313,18 @@ static int ns_init(void *arg)
 	sigaction(SIGCHLD, &dfl, NULL);
 	while (waitpid(child, &status, __WALL) != child)
 		;
+	/*
+	 * Orphans that were killed (a failed tree restart's tasks) get a
+	 * moment to end; the zombies are reaped (only when there are some:
+	 * a failed waitpid() would set the test's errno).
+	 */
+	end = tf_now_ms() + 1000;
+	while (children(pids, 256) && tf_now_ms() < end) {
+		while (waitpid(-1, &status, WNOHANG | __WALL) > 0)
+			;
+		if (children(pids, 256))
+			tf_sleep_ms(5);
+	}
 	slot->leftovers = children(pids, 256);
 	slot->status = status;
 	slot->ended = 1;
@@ -1189,6 +1378,9 @@ static int in_restart(pid_t pid)
 
 static void classify(struct tf_result *r, int status)
 {
+	/* A tree restored: how its root ended */
+	if (slot->tree_restored)
+		status = slot->tree_status;
 	r->status = status;
 	if (slot->returned) {
 		r->outcome = TF_ERRNO;
@@ -1263,7 +1455,12 @@ static int wait_child(pid_t child, pid_t init, const struct tf_run *o,
 	}
 	if (!init)
 		return status;
-	r->leftovers += slot->leftovers;
+	/*
+	 * What a restored tree leaves to the init when its root ends is
+	 * the image's doing (the init kills it); not what a failure left.
+	 */
+	if (!slot->tree_restored)
+		r->leftovers += slot->leftovers;
 	if (slot->ended)
 		return slot->status;
 	/* The init died first (killed): everything in it was killed too. */
@@ -1337,6 +1534,8 @@ void tf_restart(const void *buf, size_t len, const struct tf_run *o,
 	}
 	if (r->outcome != TF_HANG)
 		collect_leftovers(before, nbefore, r);
+	r->tree_bad = slot->tree_bad;
+	snprintf(r->tree_why, sizeof(r->tree_why), "%s", slot->tree_why);
 	log = read_all(logfd, NULL);
 	close(logfd);
 	snprintf(r->log, sizeof(r->log), "%s", log ? log : "");
@@ -1382,6 +1581,9 @@ int tf_result_ok(const struct tf_result *r, char *why, size_t sz)
 		snprintf(why, sz, "still in restart(2) after %ld ms", r->ms);
 	else if (r->leftovers)
 		snprintf(why, sz, "%d task(s) left behind (outcome %s)", r->leftovers, o);
+	else if (r->tree_bad)
+		snprintf(why, sz, "tree: %d task(s) wrong (outcome %s): %.200s",
+			 r->tree_bad, o, r->tree_why);
 	else if (!r->log_ok)
 		snprintf(why, sz, "%s without a log line ending in \"(error -%d)\": \"%.150s\"",
 			 o, r->err, r->log);

@@ -24,6 +24,7 @@
 #include <sys/types.h>
 
 #include "tlib.h"
+#include "ttree.h"
 
 /* PRNG (splitmix64): the same seed gives the same run. */
 struct tf_rng {
@@ -63,6 +64,9 @@ enum tf_kind {
 	TF_SHANON,	/* shared anonymous memory (MAP_SHARED | MAP_ANONYMOUS) */
 	TF_MEMFD,	/* a shared mapping of a memfd, the fd closed */
 	TF_TTY,		/* a pseudo-terminal slave in raw mode (master: ours) */
+	TF_TREE,	/* a parent and two children, a pipe between these, the
+			 * second child in a process group of its own: the
+			 * parent checks the children once restored */
 	TF_NR_KINDS,
 };
 const char *tf_kind_name(int kind);
@@ -143,6 +147,15 @@ struct tf_run {
 	 */
 	int pidns;
 	void (*before)(void);	/* the restarting child runs it first */
+	/*
+	 * Restart as a tree: the restarting child is the coordinator, makes
+	 * the tree of the plan (ttree.h), whose tasks join, and calls
+	 * restart(root, fd, 0, logfd).  On success it waits for the root
+	 * and ends as the root did; on failure it checks that every task
+	 * is gone or still waiting to join (tf_result.tree_bad otherwise),
+	 * kills those and returns the errno as with RESTART_TASKSELF.
+	 */
+	const struct tt_plan *tree;
 };
 
 enum tf_outcome {
@@ -168,6 +181,13 @@ struct tf_result {
 	int leftovers;		/* other children that were reaped after it */
 	int reports;		/* kernel reports on /dev/kmsg meanwhile */
 	char report[256];	/* the first one */
+	/*
+	 * Tree restarts: tasks of the tree alive outside restart(2) after
+	 * the coordinator's restart(2) failed (half restored, returned to
+	 * user space), or joiners whose restart(2) returned; why.
+	 */
+	int tree_bad;
+	char tree_why[256];
 };
 
 /* Make the caller a subreaper and open /dev/kmsg; call once. */
