@@ -531,13 +531,14 @@ static int vma_check(const struct ckpt_record *rec, struct ckpt_err *err)
 		return fail(err, offsetof(struct ckpt_hdr_vma, flags), EBADMSG,
 			    "vma: flags 0x%x for a mapping of kind %u",
 			    v->flags, v->kind);
-	if (v->kind != CKPT_VMA_FILE && v->pgoff)
+	if ((v->kind == CKPT_VMA_ANON || v->kind == CKPT_VMA_VDSO) && v->pgoff)
 		return fail(err, offsetof(struct ckpt_hdr_vma, pgoff), EBADMSG,
 			    "vma: file offset %llu for a mapping of kind %u",
 			    (unsigned long long)v->pgoff, v->kind);
-	if (reserved_zero(err, offsetof(struct ckpt_hdr_vma, reserved),
-			  v->reserved, "vma"))
-		return -1;
+	if (v->kind == CKPT_VMA_SHMEM ? v->obj <= 0 : v->obj != 0)
+		return fail(err, offsetof(struct ckpt_hdr_vma, obj), EBADMSG,
+			    "vma: object tag %d for a mapping of kind %u",
+			    v->obj, v->kind);
 	if (v->kind == CKPT_VMA_FILE && (!pathlen || !v->path[0] ||
 					 !has_nul(v->path, pathlen)))
 		return fail(err, sizeof(*v), EBADMSG,
@@ -590,6 +591,8 @@ static void vma_print(FILE *f, const struct ckpt_record *rec)
 	print_flags(f, "flags", v->flags, flag_names,
 		    sizeof(flag_names) / sizeof(flag_names[0]));
 	print_u64(f, "pgoff", v->pgoff);
+	if (v->obj)
+		fprintf(f, "  %-12s %d\n", "object", v->obj);
 	if (rec->len > sizeof(*v))
 		print_str(f, "path", v->path, rec->len - sizeof(*v));
 }

@@ -999,6 +999,10 @@ static void test_task_records(void)
 	task_image(&im, o);
 	AT(&im, o, R_VMA, struct ckpt_hdr_vma)->kind = CKPT_VMA_SHMEM;
 	AT(&im, o, R_VMA, struct ckpt_hdr_vma)->flags = CKPT_VMA_SHARED;
+	expect("vma of shared memory without its object", im.buf, im.len,
+	       EBADMSG, o[R_VMA] + 44);
+	AT(&im, o, R_VMA, struct ckpt_hdr_vma)->obj = 1;
+	AT(&im, o, R_VMA, struct ckpt_hdr_vma)->pgoff = 2;
 	expect("vma of shared memory accepted", im.buf, im.len, 0, 0);
 	AT(&im, o, R_VMA, struct ckpt_hdr_vma)->flags = 0;
 	expect("vma of shared memory, not shared", im.buf, im.len, EBADMSG,
@@ -1010,6 +1014,10 @@ static void test_task_records(void)
 	AT(&im, o, R_VMA, struct ckpt_hdr_vma)->pgoff = 1;
 	expect("vma anonymous with a file offset", im.buf, im.len, EBADMSG,
 	       o[R_VMA] + 24);
+	task_image(&im, o);
+	AT(&im, o, R_VMA, struct ckpt_hdr_vma)->obj = 1;
+	expect("vma anonymous with an object", im.buf, im.len, EBADMSG,
+	       o[R_VMA] + 44);
 	task_image(&im, o);
 	AT(&im, o, R_PAGES, struct ckpt_hdr_pages)->nr_pages = 3;
 	expect("pages count against length", im.buf, im.len, EBADMSG, o[R_PAGES] + 16);
