@@ -1,6 +1,7 @@
 #!/bin/bash
 # Soak restart(2) with the image fuzzer: boot the guest and run
-# t_restart_fuzz for MINUTES (default 30), then report mutants tried,
+# t_restart_fuzz for MINUTES (default 30; every mutant restarted with
+# RESTART_TASKSELF and as a tree under a coordinator), then report mutants tried,
 # mutants per second, the outcome histogram and anything found; the
 # reproducers go to $LCR_BUILD/soak/ (see scripts/extract-repro.sh).
 #
@@ -40,9 +41,10 @@ stats=$(grep -a '^FUZZ-STATS ' "$log" | tail -n1 || true)
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$stats"; }
 echo "=== soak: $minutes min${debug:+ (debug kernel)}, $(grep -a -m1 -o 'T_SEED=[0-9]*' "$log" || echo 'no seed')"
 if [ -n "$stats" ]; then
-	echo "mutants tried:  $(field mutants) ($(field systematic) systematic)"
-	echo "mutants/s:      $(field per_s)"
+	echo "mutants tried:  $(field mutants) ($(field systematic) systematic), each restarted in $(field modes) mode(s): $(field runs) runs"
+	echo "mutants/s:      $(field per_s) ($(field runs_per_s) runs/s)"
 	grep -a '^# fuzz outcomes: ' "$log" | tail -n1 | sed 's/^# fuzz outcomes: /outcomes:       /'
+	grep -a '^# fuzz outcomes, ' "$log" | tail -n2 | sed 's/^# fuzz outcomes, \([a-z]*\): /  \1: /'
 	echo "bad mutants:    $(field bad) (kernel reports $(field reports), hangs $(field hangs), stuck in restart $(field slow), left behind $(field left), errno without log $(field nolog))"
 else
 	echo "no statistics: the fuzzer did not finish"

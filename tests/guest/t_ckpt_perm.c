@@ -23,7 +23,7 @@
 /* Exit code of a user child that could not become the user */
 #define NO_USER 200
 
-static char image[PATH_MAX];	/* a valid image, readable by the user */
+static char image[PATH_MAX];	/* an image's head, readable by the user */
 static pid_t root_target;
 
 static const char *outcome(int rc)
@@ -60,7 +60,7 @@ enum user_op {
 	CKPT_OWN,		/* checkpoint a task of its own */
 	CKPT_OWN_BADFLAGS,	/* the same with unknown flags */
 	CKPT_ROOT,		/* checkpoint root's task */
-	RESTART_IMAGE,		/* restart the valid image */
+	RESTART_IMAGE,		/* restart the image's head */
 };
 
 static int user_op(enum user_op op)
@@ -159,14 +159,19 @@ int main(void)
 	if (t_loop_start(&loop))
 		t_bail("starting the counting child");
 	root_target = loop.pid;
-	/* An image without a task: what is checked is who may call restart(2). */
-	if (t_notask_image(image))
-		t_bail("header-and-tail image of a counting child");
+	/*
+	 * The head of an image (header, pids, tree) and a tail: what is
+	 * checked is who may call restart(2).  One who may gets to the
+	 * missing task section: EBADMSG.
+	 */
+	if (t_head_image(image))
+		t_bail("head-and-tail image of a counting child");
 	chmod(image, 0644);
 
 	expect_user("user checkpoints its own task", CKPT_OWN, 0);
 	expect_user("user checkpoints root's task: EPERM", CKPT_ROOT, EPERM);
-	expect_user("user restarts an image", RESTART_IMAGE, 0);
+	expect_user("user may restart an image (its head: EBADMSG at the missing task)",
+		    RESTART_IMAGE, EBADMSG);
 
 	saved = t_read_int(SYSCTL);
 	if (saved < 0) {

@@ -162,9 +162,10 @@ static void ckpt_loop(const char *name, int kind, const int *allowed, int restor
 		t_bail("subject");
 	for (; tf_now_ms() < end && !why[0]; n++) {
 		struct tf_result fake = { 0 };
+		char *log = NULL;
 
 		memset(&im, 0, sizeof(im));
-		cr.ret = tf_checkpoint_mem(s.pid, &im, NULL);
+		cr.ret = tf_checkpoint_mem(s.pid, &im, &log);
 		cr.err = cr.ret;
 		cr.ret = cr.ret ? -1 : 0;
 		if (!cr.ret) {
@@ -178,7 +179,8 @@ static void ckpt_loop(const char *name, int kind, const int *allowed, int restor
 		fake.err = cr.ret ? cr.err : 0;
 		tf_hist_add(&h, &fake);
 		if (bad_result(&cr, allowed))
-			snprintf(why, sizeof(why), "checkpoint %d %s", n, bad_result(&cr, allowed));
+			snprintf(why, sizeof(why), "checkpoint %d %s; log: %.200s", n,
+				 bad_result(&cr, allowed), log ? log : "");
 		else if (!cr.ret && restore && ++ok % restore == 1) {
 			tf_restart(im.buf, im.len, &o, &r);
 			restored++;
@@ -188,6 +190,7 @@ static void ckpt_loop(const char *name, int kind, const int *allowed, int restor
 					 r.reports ? ", kernel report " : "", r.report, r.log);
 		}
 		free(im.buf);
+		free(log);
 		if (!why[0])
 			check_subject(&s, why, sizeof(why));
 	}

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "tlib.h"
+#include "ttree.h"
 
 static int passed, failed;
 
@@ -416,6 +417,48 @@ int t_notask_image(char *path)
 		return -1;
 	}
 	close(fd);
+	return 0;
+}
+
+int t_head_image(char *path)
+{
+	struct tt_rec r[4];
+	struct ckpt_hdr_tail t = { 0 };
+	unsigned char *buf;
+	struct t_loop l;
+	size_t len, n;
+	int fd, err;
+
+	if (t_loop_start(&l))
+		return -1;
+	err = t_checkpoint_file(l.pid, CHECKPOINT_SUBTREE, path);
+	t_loop_kill(&l);
+	if (err)
+		return -1;
+	buf = (unsigned char *)t_read_path(path, &len);
+	n = buf ? tt_walk(buf, len, r, 4) : 0;
+	if (n < 4 || r[0].type != CKPT_HDR_HEADER || r[1].type != CKPT_HDR_PIDS ||
+	    r[2].type != CKPT_HDR_TREE) {
+		free(buf);
+		unlink(path);
+		errno = EBADMSG;
+		return -1;
+	}
+	t.h.type = CKPT_HDR_TAIL;
+	t.h.len = sizeof(t);
+	t.magic = CKPT_MAGIC_TAIL;
+	t.nr_records = 3;
+	t.size = r[3].off;
+	memcpy(buf + r[3].off, &t, sizeof(t));
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	err = fd < 0 || ckpt_write_full(fd, buf, r[3].off + sizeof(t));
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	if (err) {
+		unlink(path);
+		return -1;
+	}
 	return 0;
 }
 

@@ -88,6 +88,14 @@ void t_loop_forget(struct t_loop *l);
  */
 int t_notask_image(char *path);
 
+/*
+ * The head of an image and a tail: the header, pids and tree records
+ * checkpoint(2) wrote for a counting child, then a tail.  The tree names
+ * a task whose section is missing: restart(2) restores nothing from it.
+ * Written to a new temporary file (path); 0, or -1 with errno.
+ */
+int t_head_image(char *path);
+
 /* Wait for a child: its exit code, or 128+signal. */
 int t_wait(pid_t pid);
 
