@@ -373,6 +373,140 @@ static int shmem_seed(struct img *im, uint64_t *off)
 	return -1;
 }
 
+/* The tree section (pids and tree records): the seed's tree has 3 tasks */
+
+/* Record r replaced with len bytes of rec (its length set, padded) */
+static void replace_rec(struct img *im, const struct rec *r, void *rec, size_t len)
+{
+	size_t n = ckpt_align(len);
+	unsigned char *p = xmalloc(n);
+
+	memset(p, 0, n);
+	memcpy(p, rec, len);
+	((struct ckpt_hdr *)p)->len = len;
+	fix_tail(im, 0, (int64_t)n - (int64_t)span(r));
+	replace(im, r->off, span(r), p, n);
+	free(p);
+}
+
+/*
+ * The tree has 4097 tasks, one more than the most: the seed's, then
+ * children of the root, each with a pid of its own (numbers from 20000).
+ * Everything else about them is right.
+ */
+static int tree_nr_tasks_max_plus_1(struct img *im, uint64_t *off)
+{
+	struct rec *p = nth(im, CKPT_HDR_PIDS, 0), *t = nth(im, CKPT_HDR_TREE, 0);
+	const struct ckpt_hdr_pids *op;
+	const struct ckpt_hdr_tree *ot;
+	struct ckpt_hdr_pids *np;
+	struct ckpt_hdr_tree *nt;
+	uint32_t want = CKPT_TREE_MAX_TASKS + 1, have, i, extra;
+	size_t plen, tlen;
+	uint64_t poff;
+
+	if (!p || !t || t->off < p->off)
+		return -1;
+	op = at(im, p);
+	ot = at(im, t);
+	have = ot->nr_tasks;
+	extra = want - have;
+	plen = sizeof(*op) + ((size_t)op->nr_words + 2 * extra) * sizeof(op->words[0]);
+	tlen = sizeof(*ot) + (size_t)want * sizeof(ot->tasks[0]);
+	np = xmalloc(plen);
+	nt = xmalloc(tlen);
+	memcpy(np, op, sizeof(*op) + op->nr_words * sizeof(op->words[0]));
+	memcpy(nt, ot, sizeof(*ot) + have * sizeof(ot->tasks[0]));
+	memset(nt->tasks + have, 0, extra * sizeof(nt->tasks[0]));
+	for (i = 0; i < extra; i++) {
+		struct ckpt_task_pids *e = &nt->tasks[have + i];
+
+		np->words[np->nr_words++] = 0;
+		np->words[np->nr_words++] = 20000 + i;
+		e->pid = e->tgid = ++np->nr_pids;
+		e->ppid = ot->tasks[0].pid;
+		e->pgid = e->sid = CKPT_PID_ROOT;
+		e->exit_signal = SIGCHLD;
+	}
+	nt->nr_tasks = want;
+	poff = p->off;
+	replace_rec(im, t, nt, tlen);	/* the later one first */
+	replace_rec(im, p, np, plen);
+	*off = poff + ckpt_align(plen);
+	free(np);
+	free(nt);
+	return 0;
+}
+
+/* The first pid has depth 1: a number in a nested pid namespace too */
+static int pids_depth_1(struct img *im, uint64_t *off)
+{
+	struct rec *p = nth(im, CKPT_HDR_PIDS, 0);
+	const struct ckpt_hdr_pids *op;
+	struct ckpt_hdr_pids *np;
+	size_t len;
+
+	if (!p)
+		return -1;
+	op = at(im, p);
+	if (op->nr_words < 2 || op->words[0] != 0)
+		return -1;
+	len = sizeof(*op) + (op->nr_words + 1) * sizeof(op->words[0]);
+	np = xmalloc(len);
+	memcpy(np, op, sizeof(*op));
+	np->words[0] = 1;
+	np->words[1] = op->words[1];
+	np->words[2] = 2;		/* its number in the nested namespace */
+	memcpy(np->words + 3, op->words + 2, (op->nr_words - 2) * sizeof(op->words[0]));
+	np->nr_words++;
+	*off = p->off;
+	replace_rec(im, p, np, len);
+	free(np);
+	return 0;
+}
+
+/* The process group of the second child (its own) names no pid */
+static int tree_pgid_tag_missing(struct img *im, uint64_t *off)
+{
+	struct rec *p = nth(im, CKPT_HDR_PIDS, 0), *t = nth(im, CKPT_HDR_TREE, 0);
+	struct ckpt_hdr_tree *tr;
+
+	if (!p || !t)
+		return -1;
+	tr = at(im, t);
+	if (tr->nr_tasks < 3 || tr->tasks[2].pgid != tr->tasks[2].pid)
+		return -1;
+	tr->tasks[2].pgid = ((struct ckpt_hdr_pids *)at(im, p))->nr_pids + 1;
+	*off = t->off;
+	return 0;
+}
+
+/* The two children each other's parent */
+static int tree_ppid_loop(struct img *im, uint64_t *off)
+{
+	struct rec *t = nth(im, CKPT_HDR_TREE, 0);
+	struct ckpt_hdr_tree *tr;
+
+	if (!t)
+		return -1;
+	tr = at(im, t);
+	if (tr->nr_tasks < 3)
+		return -1;
+	tr->tasks[1].ppid = tr->tasks[2].pid;
+	tr->tasks[2].ppid = tr->tasks[1].pid;
+	*off = t->off;
+	return 0;
+}
+
+/* The seed as it is: a tree, restored as a tree only */
+static int tree_seed(struct img *im, uint64_t *off)
+{
+	struct rec *t = nth(im, CKPT_HDR_TREE, 0);
+
+	*off = 0;
+	return t && ((struct ckpt_hdr_tree *)at(im, t))->nr_tasks == 3 ? 0 : -1;
+}
+
 static const struct recipe recipes[] = {
 	{ "header-duplicated", "basic", header_duplicated, EBADMSG, CKPT_HDR_HEADER },
 	{ "vma-record-truncated", "basic", vma_truncated, ENODATA, CKPT_HDR_VMA },
@@ -391,6 +525,11 @@ static const struct recipe recipes[] = {
 	{ "task-exit-signal-sigkill", "basic", exit_signal_kill, 0, 0 },
 	{ "shared-anonymous-mapping", "shanon", shmem_seed, 0, 0 },
 	{ "shared-memfd-mapping", "memfd", shmem_seed, 0, 0 },
+	{ "tree-nr-tasks-4097", "tree", tree_nr_tasks_max_plus_1, EBADMSG, CKPT_HDR_TREE },
+	{ "pids-depth-1", "basic", pids_depth_1, EOPNOTSUPP, CKPT_HDR_PIDS },
+	{ "tree-pgid-tag-missing", "tree", tree_pgid_tag_missing, EBADMSG, CKPT_HDR_TREE },
+	{ "tree-ppid-loop", "tree", tree_ppid_loop, EBADMSG, CKPT_HDR_TREE },
+	{ "tree-three-tasks", "tree", tree_seed, 0, 0 },
 };
 
 #define NR_RECIPES (sizeof(recipes) / sizeof(recipes[0]))
