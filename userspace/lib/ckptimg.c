@@ -1299,7 +1299,7 @@ static int pids_check(const struct ckpt_record *rec, struct ckpt_err *err)
 		for (k = 1; k <= d + 1; k++) {
 			int32_t nr = p->words[w + k];
 
-			if (nr <= 0 || nr > CKPT_PID_MAX)
+			if (nr <= 0 || nr >= CKPT_PID_MAX)
 				return fail(err, off + k * sizeof(p->words[0]),
 					    EBADMSG, "pids: pid %u: number %d",
 					    i + 1, nr);
@@ -1622,6 +1622,14 @@ static int check_len(struct ckpt_reader *r, const struct ckpt_rec_type *rt,
 			    "%s: record length %u, expected %s%u", rt->name,
 			    len, rt->varlen ? "at least " : "", rt->size);
 	if (len > CKPT_REC_MAX && !rt->skip_payload)
+		return fail(&r->err, len_off, EBADMSG,
+			    "%s: record length %u too large", rt->name, len);
+	/* As restart(2): at most two words (depth 0, number) per pid */
+	if ((rt->type == CKPT_HDR_PIDS &&
+	     len > sizeof(struct ckpt_hdr_pids) + 8 * CKPT_TREE_MAX_PIDS) ||
+	    (rt->type == CKPT_HDR_TREE &&
+	     len > sizeof(struct ckpt_hdr_tree) +
+		   CKPT_TREE_MAX_TASKS * sizeof(struct ckpt_task_pids)))
 		return fail(&r->err, len_off, EBADMSG,
 			    "%s: record length %u too large", rt->name, len);
 	return 0;
