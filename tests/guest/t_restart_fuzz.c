@@ -845,7 +845,8 @@ static size_t pid_objects(const struct ckpt_hdr_pids *h, uint32_t nw, uint32_t *
 static int m_pids(struct tf_rng *r, struct mut *m)
 {
 	static const uint32_t counts[] = {
-		0, 1, 2, 3, 4096, 4097, 0x7fffffff, 0x80000000, 0xffffffff,
+		0, 1, 2, 3, 4096, 4097, 3 * CKPT_TREE_MAX_TASKS, 3 * CKPT_TREE_MAX_TASKS + 1,
+		0x7fffffff, 0x80000000, 0xffffffff,
 	};
 	struct rec *x = find_rec(m, CKPT_HDR_PIDS, sizeof(struct ckpt_hdr_pids));
 	struct ckpt_hdr_pids *h, *nh;
@@ -864,11 +865,11 @@ static int m_pids(struct tf_rng *r, struct mut *m)
 	k = nobj ? obj[tf_below(r, nobj)] : 0;
 	switch ((c = tf_below(r, 9))) {
 	case 0:
-		h->nr_pids = tf_below(r, 2) ? counts[tf_below(r, 9)] :
+		h->nr_pids = tf_below(r, 2) ? counts[tf_below(r, 11)] :
 			     h->nr_pids + tf_below(r, 3) - 1;
 		return 1;
 	case 1:
-		h->nr_words = tf_below(r, 2) ? counts[tf_below(r, 9)] :
+		h->nr_words = tf_below(r, 2) ? 2 * counts[tf_below(r, 11)] :
 			      h->nr_words + tf_below(r, 5) - 2;
 		return 1;
 	case 2:		/* a depth, the numbers left as they are */

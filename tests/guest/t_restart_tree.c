@@ -138,7 +138,8 @@ static void __attribute__((noreturn)) verify(void)
 		break;
 	case C2:
 		sid_root = getsid(me.parent);
-		check(getpgid(0) == me.self && getsid(0) == sid_root && sid_root > 0,
+		/* 0 in a new pid namespace: the session came from outside */
+		check(getpgid(0) == me.self && getsid(0) == sid_root && sid_root >= 0,
 		      "leads its group, in the root's session", "sid %d pgid %d, root's sid %d",
 		      getsid(0), getpgid(0), sid_root);
 		break;
@@ -548,8 +549,12 @@ static char *read_log(int logfd)
 	return t_read_fd(logfd, NULL);
 }
 
-/* The tree, restarted (by the tool when tool is set) and checking itself */
-static void restore_and_check(const char *prefix, const char *tool)
+/*
+ * The tree, restarted (by the tool when tool is set, with its option
+ * pidns: --no-pidns, here, or --pidns, in a new pid namespace, where the
+ * tasks have the same pids, which we do not see) and checking itself
+ */
+static void restore_and_check(const char *prefix, const char *tool, const char *pidns)
 {
 	char name[256], *log = NULL;
 	struct tt_opts o = { .exit_before_join = -1 };
@@ -561,7 +566,7 @@ static void restore_and_check(const char *prefix, const char *tool)
 		t_bail("resetting the report file");
 	if (tool) {
 		char logarg[64];
-		char *argv[] = { (char *)tool, "--no-pidns", "-i", img, "-l", logarg, NULL };
+		char *argv[] = { (char *)tool, (char *)pidns, "-i", img, "-l", logarg, NULL };
 
 		snprintf(logarg, sizeof(logarg), "/proc/self/fd/%d", logfd);
 		fcntl(logfd, F_SETFD, 0);
@@ -574,7 +579,8 @@ static void restore_and_check(const char *prefix, const char *tool)
 	} else {
 		pid = coordinator(img, &o, st, logfd);
 	}
-	wait_restored(pid, 30000);
+	if (!tool || !strcmp(pidns, "--no-pidns"))
+		wait_restored(pid, 30000);
 	if (pwrite(subj.ctl, "g", 1, GO_OFF) != 1)
 		t_bail("go");
 	status = tf_wait_ms(pid, 60000);
@@ -1112,11 +1118,13 @@ int main(void)
 	reap();
 
 	/* Restarted by the tests' mktree, then by the tool */
-	restore_and_check("tree (mktree)", NULL);
+	restore_and_check("tree (mktree)", NULL, NULL);
 	if (!tool)
 		tool = "/bin/restart";
 	if (*tool)
-		restore_and_check("tree (restart tool)", tool);
+		restore_and_check("tree (restart tool)", tool, "--no-pidns");
+	if (*tool)
+		restore_and_check("tree (restart tool, new pid namespace)", tool, "--pidns");
 
 	/* What the failures restore, if anything, waits for a go. */
 	if (ftruncate(subj.ctl, GO_OFF))
