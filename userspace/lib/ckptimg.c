@@ -1336,6 +1336,16 @@ static void pids_print(FILE *f, const struct ckpt_record *rec)
 
 /* CKPT_HDR_TREE */
 
+/* A status as wait(2) gives it: an exit status, or a signal and core flag */
+static int ckpt_valid_exit_code(uint32_t code)
+{
+	uint32_t sig = code & 0x7f;
+
+	if (!sig)
+		return !(code & ~0xff00U);
+	return sig <= CKPT_NSIG && !(code & ~0xffU);
+}
+
 static int tree_check(const struct ckpt_record *rec, struct ckpt_err *err)
 {
 	const struct ckpt_hdr_tree *t = rec->data;
@@ -1362,16 +1372,19 @@ static int tree_check(const struct ckpt_record *rec, struct ckpt_err *err)
 							exit_signal),
 				    EBADMSG, "tree: task %u: exit signal %u",
 				    i, e->exit_signal);
-		if (e->flags)
+		if ((e->flags & ~CKPT_TASK_ZOMBIE) ||
+		    (i == 0 && (e->flags & CKPT_TASK_ZOMBIE)))
 			return fail(err, off + offsetof(struct ckpt_task_pids,
 							flags),
-				    EBADMSG, "tree: task %u: unknown flags 0x%x",
-				    i, e->flags);
-		if (e->reserved)
+				    EBADMSG, "tree: task %u: flags 0x%x%s",
+				    i, e->flags, i ? "" : " (a zombie root)");
+		if ((e->flags & CKPT_TASK_ZOMBIE) ?
+		    !ckpt_valid_exit_code(e->exit_code) : e->exit_code != 0)
 			return fail(err, off + offsetof(struct ckpt_task_pids,
-							reserved),
-				    EBADMSG, "tree: task %u: reserved field is 0x%x, not 0",
-				    i, e->reserved);
+							exit_code),
+				    EBADMSG, "tree: task %u: exit code 0x%x%s",
+				    i, e->exit_code,
+				    (e->flags & CKPT_TASK_ZOMBIE) ? "" : " of a live task");
 	}
 	return 0;
 }
@@ -1413,6 +1426,8 @@ static void tree_print(FILE *f, const struct ckpt_record *rec)
 		print_tag(f, "pgid", e->pgid, rec->tree);
 		print_tag(f, "sid", e->sid, rec->tree);
 		fprintf(f, " exit_signal %u", e->exit_signal);
+		if (e->flags & CKPT_TASK_ZOMBIE)
+			fprintf(f, " zombie, exit code 0x%x", e->exit_code);
 		if (sig)
 			fprintf(f, " (%s)", sig);
 		fputc('\n', f);
@@ -1797,17 +1812,28 @@ static int check_object(struct ckpt_reader *r, const struct ckpt_record *rec)
 		    want == CKPT_TAG_FIFO ? "named pipe" : "tmpfile");
 }
 
+/* The index of the n-th task of the tree that has a section (not a zombie) */
+static int64_t live_task(const struct ckpt_tree *tree, uint64_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < tree->nr_tasks; i++)
+		if (!(tree->tasks[i].ent.flags & CKPT_TASK_ZOMBIE) && !n--)
+			return i;
+	return -1;
+}
+
 /* The task record of the next task of the tree: the pids the tree gives it. */
 static int check_task_pids(struct ckpt_reader *r, const struct ckpt_record *rec)
 {
 	const struct ckpt_hdr_task *t = rec->data;
 	const struct ckpt_tree_task *tt;
-	uint64_t i = r->task.nr_tasks;
+	int64_t i = live_task(&r->tree, r->task.nr_tasks);
 
-	if (i >= r->tree.nr_tasks)
+	if (i < 0)
 		return fail(&r->err, rec->off, EBADMSG,
-			    "task record beyond the %u tasks of the tree",
-			    r->tree.nr_tasks);
+			    "task record beyond the %llu live tasks of the tree",
+			    (unsigned long long)r->task.nr_tasks);
 	tt = &r->tree.tasks[i];
 	if (t->pid != tt->pid)
 		return fail(&r->err, rec->off + offsetof(struct ckpt_hdr_task, pid),
@@ -1848,11 +1874,10 @@ static int check_place(struct ckpt_reader *r, const struct ckpt_record *rec)
 		if (ts->pos != CKPT_TP_NONE)
 			return place_fail(r, rec->off, name, expected(ts));
 		if (rec->type == CKPT_HDR_TAIL) {
-			if (ts->nr_tasks != r->tree.nr_tasks)
+			if (live_task(&r->tree, ts->nr_tasks) >= 0)
 				return fail(&r->err, rec->off, EBADMSG,
-					    "tail after %llu of the %u tasks of the tree",
-					    (unsigned long long)ts->nr_tasks,
-					    r->tree.nr_tasks);
+					    "tail after %llu of the live tasks of the tree",
+					    (unsigned long long)ts->nr_tasks);
 			return 0;
 		}
 		if (check_task_pids(r, rec))
@@ -2189,6 +2214,11 @@ static int read_tree(struct ckpt_reader *r, const struct ckpt_record *rec)
 			     "tree: task %u: ppid tag %d: the root task has no parent in the tree" :
 			     "tree: task %u: ppid tag %d is no task before it",
 			     i, e->ppid);
+			goto out;
+		}
+		if (i && (t->tasks[task_of[e->ppid - 1]].flags & CKPT_TASK_ZOMBIE)) {
+			fail(&r->err, off + offsetof(struct ckpt_task_pids, ppid),
+			     EBADMSG, "tree: task %u: its parent is a zombie", i);
 			goto out;
 		}
 		if (tag_nr(tree, e->pgid) < 0) {

@@ -1510,8 +1510,9 @@ static void test_tree_records(void)
 	tree_image(&im);
 	TREE_REC(&im)->reserved = 1;
 	expect("tree reserved", im.buf, im.len, EBADMSG, TREE_HDR_OFF + 12);
-	ENTRY("tree entry flags", 2, flags, 1, EBADMSG);
-	ENTRY("tree entry reserved", 3, reserved, 1, EBADMSG);
+	ENTRY("tree entry flags", 2, flags, 2, EBADMSG);
+	ENTRY("tree zombie root", 0, flags, CKPT_TASK_ZOMBIE, EBADMSG);
+	ENTRY("tree exit code of a live task", 3, exit_code, 1, EBADMSG);
 	ENTRY("tree exit signal 65", 1, exit_signal, 65, EBADMSG);
 	ENTRY("tree exit signal 64", 1, exit_signal, 64, 0);
 	ENTRY("tree exit signal 0", 3, exit_signal, 0, 0);
