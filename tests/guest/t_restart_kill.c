@@ -9,10 +9,16 @@
  *   memory and state) and be checkpointable again;
  * - the child restarting the image is killed at random delays, the image
  *   read from a file and from a pipe: it must end (killed, or the subject
- *   restored in full), leave nothing behind, and no memory may be lost.
+ *   restored in full), leave nothing behind, and no memory may be lost;
+ * - a tree (a parent and two children, a quarter of that memory each) is
+ *   checkpointed while checkpoints of it are killed (it runs on), and
+ *   restarted under a coordinator while one of its tasks is killed at
+ *   random delays: the coordinator gets an errno and no task is left half
+ *   restored, or the tree is restored (then without that task, which its
+ *   parent sees); nothing left behind, no memory lost.
  *
  * Environment: T_KILL_MB (memory of the subject), T_KILL_SECS (budget of
- * each of the 4 parts, default 20 s, debug kernel 30 s), T_SEED.
+ * each of the 6 parts, default 20 s, debug kernel 30 s), T_SEED.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -189,6 +195,77 @@ static void test_restart(struct tf_image *im)
 		"%ld allocated before, %ld after", files0, files1);
 }
 
+/* A task of a tree restart killed at random moments */
+static void test_tree(size_t mem)
+{
+	static struct tt_plan plan;
+	struct tf_subject s;
+	struct tf_image im = { 0 };
+	struct tf_run o = { .src = TF_SRC_FILE, .limit_ms = 120000, .pidns = 1 };
+	struct tf_result r;
+	struct tf_hist h = { 0 };
+	char res[64], why[700] = "", name[160];
+	long full, avail0, avail1, files0, files1;
+	long long end;
+	int runs;
+	const char *w;
+
+	if (tf_subj_start(&s, TF_TREE, mem))
+		t_bail("the tree subject");
+	full = ckpt_time(&s, &im);
+	printf("# checkpoint of the tree (%zu MiB each): %ld ms, image %zu bytes\n", mem >> 20,
+	       full, im.len);
+	if (!t_check(full >= 0, "checkpoint of the tree", "%s", t_errname(errno))) {
+		tf_subj_stop(&s);
+		return;
+	}
+	w = kill_checkpoints(&s, full, 0, &runs);
+	snprintf(name, sizeof(name), "checkpoint of the tree killed at random (%d times): the tree runs on",
+		 runs);
+	t_check(!w, name, "%s", w);
+	tf_subj_stop(&s);
+
+	tt_plan_image(im.buf, im.len, &plan);
+	o.tree = &plan;
+	tf_restart(im.buf, im.len, &o, &r);
+	printf("# restart of the tree: %ld ms\n", r.ms);
+	if (!t_check(r.outcome == TF_RESTORED, "the tree restores", "%s; log %.200s",
+		     tf_result_str(&r, res, sizeof(res)), r.log)) {
+		free(im.buf);
+		return;
+	}
+	avail0 = tf_mem_available();
+	files0 = tf_files_allocated();
+	o.limit_ms = 60000;
+	o.grace_ms = 30000;
+	for (end = tf_now_ms() + budget_ms; tf_now_ms() < end && !why[0];) {
+		o.kill_after_us = 1 + tf_below(&rng, r.ms * 1200 + 1);
+		o.kill_task = tf_below(&rng, 3);
+		tf_restart(im.buf, im.len, &o, &r);
+		tf_hist_add(&h, &r);
+		if (!tf_result_ok(&r, why, sizeof(why)))
+			continue;
+		why[0] = '\0';
+		/* Killed after the tree was restored: the root sees it */
+		if (r.outcome != TF_ERRNO && r.outcome != TF_RESTORED &&
+		    r.outcome != TF_RESTORED_WRONG)
+			snprintf(why, sizeof(why), "task %d killed after %d us: %s", o.kill_task,
+				 o.kill_after_us, tf_result_str(&r, res, sizeof(res)));
+	}
+	snprintf(name, sizeof(name), "tree restart, a task killed at random (%lu times): ends cleanly",
+		 h.total);
+	t_check(!why[0], name, "%s", why);
+	tf_hist_print(&h, "tree, a task killed");
+	tf_sleep_ms(500);
+	avail1 = tf_mem_available();
+	files1 = tf_files_allocated();
+	t_check(avail0 - avail1 < (long)(im.len >> 11), "no memory lost to killed tree restarts",
+		"%ld kB available before, %ld kB after", avail0, avail1);
+	t_check(files1 - files0 < 64, "no file handles lost to killed tree restarts",
+		"%ld allocated before, %ld after", files0, files1);
+	free(im.buf);
+}
+
 int main(int argc, char **argv)
 {
 	struct tf_subject s;
@@ -208,6 +285,7 @@ int main(int argc, char **argv)
 	if (im.buf)
 		test_restart(&im);
 	free(im.buf);
+	test_tree((mb << 20) / 4);
 	if (tf_kmsg_scan(NULL, 0, 0))
 		t_fail("no kernel reports", "see the console");
 	return t_done();

@@ -1075,6 +1075,7 @@ struct tf_slot {
 	volatile int tree_restored;	/* restart(2) returned 0, and then */
 	volatile int tree_status;	/* the root ended with this status */
 	volatile int tree_bad;		/* see tf_result.tree_bad */
+	volatile int tree_called;	/* restart(2) is being called */
 	char tree_why[256];
 };
 
@@ -1197,7 +1198,7 @@ static void tree_why(const char *a, const char *b)
 static void __attribute__((noreturn)) coordinate(int imgfd, int logfd,
 						  const struct tf_run *o)
 {
-	struct tt_opts to = { .exit_before_join = -1 };
+	struct tt_opts to = { .exit_before_join = -1, .called = &slot->tree_called };
 	struct tt_state *ts = tt_state_new();
 	char why[200];
 	int i, status, err;
@@ -1412,6 +1413,41 @@ static pid_t ns_child(pid_t init)
 	return atoi(buf);
 }
 
+/* The tasks below pid, parents first (as /proc sees them); how many */
+static size_t tree_tasks(pid_t pid, pid_t *pids, size_t max)
+{
+	char path[64], buf[1024], *p, *end;
+	size_t n = 0, i;
+
+	pids[n++] = pid;
+	for (i = 0; i < n && n < max; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pids[i], pids[i]);
+		if (tf_read_file(path, buf, sizeof(buf)))
+			continue;
+		for (p = buf; *p && n < max; p = end) {
+			long v = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			pids[n++] = v;
+		}
+	}
+	return n;
+}
+
+/* SIGKILL the k-th task of the tree under the coordinator of init */
+static void kill_tree_task(pid_t init, int k)
+{
+	pid_t coord = ns_child(init), pids[64];
+	size_t n;
+
+	if (coord <= 0)
+		return;
+	n = tree_tasks(coord, pids, 64);
+	if (n > 1)
+		kill(pids[1 + k % (n - 1)], SIGKILL);
+}
+
 /*
  * Wait for the restarting child within the limits; r->outcome set when it
  * hung.  Its wait status, or -1.  With a pid namespace, init is its init,
@@ -1425,7 +1461,14 @@ static int wait_child(pid_t child, pid_t init, const struct tf_run *o,
 	pid_t waitee = init ? init : child;
 	int status = -1;
 
-	if (o->kill_after_us) {
+	if (o->kill_after_us && o->tree) {
+		long long end = tf_now_ms() + 10000;
+
+		while (!slot->tree_called && !slot->ended && tf_now_ms() < end)
+			tf_sleep_ms(1);
+		usleep(o->kill_after_us);
+		kill_tree_task(init, o->kill_task);
+	} else if (o->kill_after_us) {
 		long long end;
 
 		usleep(o->kill_after_us);

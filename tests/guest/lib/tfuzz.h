@@ -156,6 +156,13 @@ struct tf_run {
 	 * kills those and returns the errno as with RESTART_TASKSELF.
 	 */
 	const struct tt_plan *tree;
+	/*
+	 * With tree and kill_after_us: SIGKILL that long after the
+	 * coordinator called restart(2) not the coordinator but a task of
+	 * the tree: the kill_task-th (modulo their number) in the order the
+	 * tree is walked from the root, parents first.
+	 */
+	int kill_task;
 };
 
 enum tf_outcome {

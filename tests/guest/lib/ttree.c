@@ -165,7 +165,7 @@ int tt_plan_image(const void *image, size_t len, struct tt_plan *p)
 		int j;
 
 		k->pid = tag_number(e->pid);
-		if (!k->pid || e->tgid != e->pid || e->flags || e->reserved)
+		if (!k->pid || e->tgid != e->pid || e->flags || e->exit_code)
 			exact = 0;
 		j = find_task(t, i, e->ppid);
 		k->parent = i ? j : -1;
@@ -427,6 +427,8 @@ long tt_restart_tree(const struct tt_plan *p, const struct tt_opts *o,
 	if (o->before)
 		o->before();
 	st->called = 1;
+	if (o->called)
+		*o->called = 1;
 	st->ret = sys_restart(root, imgfd, o->flags, logfd);
 	st->err = st->ret < 0 ? errno : 0;
 	st->returned = 1;

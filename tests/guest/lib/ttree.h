@@ -77,6 +77,8 @@ struct tt_opts {
 	int ready_ms;		/* for the tasks to be set up and joined (0: 5 s) */
 	/* The coordinator, right before restart(2) (e.g. drop privileges) */
 	void (*before)(void);
+	/* Set to 1 right before restart(2) (shared memory), if not NULL */
+	volatile int *called;
 };
 
 /* Set by a joining task whose restart(0, -1, 0, -1) returned */
