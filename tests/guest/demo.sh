@@ -1,8 +1,9 @@
 #!/bin/sh
 # In-guest demo (scripts/demo.sh, `make demo`): checkpoint a running
 # counter, inspect the image, kill the counter, restart it and watch it
-# continue. Tolerates unfinished tools: shows each command and its errors.
-# Exit status 0 only when the restarted counter went on counting.
+# continue; then the same with a process tree (a shell and two counters),
+# same pids, parents and process groups. Shows each command and its errors.
+# Exit status 0 only when the restarted counters went on counting.
 step() { echo; echo "### $*"; }
 run() {
 	echo "\$ $*"
@@ -70,9 +71,52 @@ case $after in
 '' | *[!0-9]*) ok=0 ;;
 *) ok=$(( after > before ? 1 : 0 )) ;;
 esac
+if [ "$ok" != 1 ]; then
+	echo "DEMO FAILED: the counter did not continue"
+	exit 1
+fi
+echo "the restarted counter resumed from the checkpoint and keeps counting"
+
+step "a process tree: a shell that started two counters and waits for them"
+sh -c '/tests/counter /tmp/counter.a & /tests/counter /tmp/counter.b & wait' \
+	</dev/null >/dev/null 2>&1 &
+tree=$!
+sleep 3
+tree_ps() { ps -o pid,ppid,pgid,args 2>/dev/null | grep -E '[c]ounter /tmp/counter\.|[w]ait'; }
+tree_ps
+echo "counters: a = $(cat /tmp/counter.a), b = $(cat /tmp/counter.b)"
+
+step "checkpoint the tree and kill it (checkpoint -k), then restart it"
+if ! run checkpoint -k -o /tmp/tree.img -l /tmp/checkpoint.log $tree; then
+	cat /tmp/checkpoint.log 2>/dev/null
+	kill -9 $tree 2>/dev/null
+	echo "DEMO FAILED: checkpoint of the tree did not work"
+	exit 1
+fi
+wait $tree 2>/dev/null
+echo "the image's tree:"; ckptinfo /tmp/tree.img | grep 'ppid .*(tag' | head -n 8
+sleep 2
+a=$(cat /tmp/counter.a)
+echo "killed: the counters stay at a = $a, b = $(cat /tmp/counter.b)"
+if ! run restart -d -i /tmp/tree.img -l /tmp/restart.log --pidfile /tmp/tree.pid; then
+	cat /tmp/restart.log 2>/dev/null
+	echo "DEMO FAILED: restart of the tree did not work"
+	exit 1
+fi
+sleep 3
+echo "restored: the same pids, parents and process groups:"
+tree_ps
+echo "counters: a = $(cat /tmp/counter.a), b = $(cat /tmp/counter.b)"
+after=$(cat /tmp/counter.a)
+kill -9 "$(cat /tmp/tree.pid)" 2>/dev/null
+pkill -9 -f '/tests/counter /tmp/counter\.' 2>/dev/null
+case $after in
+'' | *[!0-9]*) ok=0 ;;
+*) ok=$(( after > a ? 1 : 0 )) ;;
+esac
 if [ "$ok" = 1 ]; then
-	echo "DEMO OK: the restarted counter resumed from the checkpoint and keeps counting"
+	echo "DEMO OK: the restarted counter and the restarted tree resumed from their checkpoints"
 	exit 0
 fi
-echo "DEMO FAILED: the counter did not continue"
+echo "DEMO FAILED: the counters of the tree did not continue"
 exit 1
