@@ -373,7 +373,10 @@ static int shmem_seed(struct img *im, uint64_t *off)
 	return -1;
 }
 
-/* The tree section (pids and tree records): the seed's tree has 3 tasks */
+/*
+ * The tree section (pids and tree records): the seed's tree has 4 tasks,
+ * a parent, its two children and a zombie child
+ */
 
 /* Record r replaced with len bytes of rec (its length set, padded) */
 static void replace_rec(struct img *im, const struct rec *r, void *rec, size_t len)
@@ -504,7 +507,7 @@ static int tree_seed(struct img *im, uint64_t *off)
 	struct rec *t = nth(im, CKPT_HDR_TREE, 0);
 
 	*off = 0;
-	return t && ((struct ckpt_hdr_tree *)at(im, t))->nr_tasks == 3 ? 0 : -1;
+	return t && ((struct ckpt_hdr_tree *)at(im, t))->nr_tasks == 4 ? 0 : -1;
 }
 
 static const struct recipe recipes[] = {
@@ -529,7 +532,7 @@ static const struct recipe recipes[] = {
 	{ "pids-depth-1", "basic", pids_depth_1, EOPNOTSUPP, CKPT_HDR_PIDS },
 	{ "tree-pgid-tag-missing", "tree", tree_pgid_tag_missing, EBADMSG, CKPT_HDR_TREE },
 	{ "tree-ppid-loop", "tree", tree_ppid_loop, EBADMSG, CKPT_HDR_TREE },
-	{ "tree-three-tasks", "tree", tree_seed, 0, 0 },
+	{ "tree-four-tasks", "tree", tree_seed, 0, 0 },
 };
 
 #define NR_RECIPES (sizeof(recipes) / sizeof(recipes[0]))

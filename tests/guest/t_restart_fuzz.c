@@ -1018,6 +1018,10 @@ static int m_tree(struct tf_rng *r, struct mut *m)
 	static const uint32_t sigs[] = {
 		0, SIGKILL, SIGSTOP, 32, 64, 65, 0x80000000, 0xffffffff,
 	};
+	/* wait(2) statuses: exited 0 and 42, killed, dumped core, stopped... */
+	static const uint32_t codes[] = {
+		0, 42 << 8, SIGKILL, SIGSEGV | 0x80, 0x7f, 0xffff, 0x10000, 0x80000000,
+	};
 	struct rec *x = find_rec(m, CKPT_HDR_TREE, sizeof(struct ckpt_hdr_tree));
 	struct rec *px = find_rec(m, CKPT_HDR_PIDS, sizeof(struct ckpt_hdr_pids));
 	uint32_t nr_pids = px ? ((struct ckpt_hdr_pids *)(m->p + px->off))->nr_pids : 0;
@@ -1076,12 +1080,17 @@ static int m_tree(struct tf_rng *r, struct mut *m)
 			return 0;
 		e->exit_signal = sigs[tf_below(r, 8)];
 		return 1;
-	case 7:
-		if (e && tf_below(r, 3))
-			(tf_below(r, 2) ? &e->flags : &e->reserved)[0] =
+	case 7:		/* a zombie (with no section) or not, its exit code, flags */
+		if (e && tf_below(r, 2)) {
+			e->flags ^= CKPT_TASK_ZOMBIE;
+			if (tf_below(r, 2))
+				e->exit_code = codes[tf_below(r, 8)];
+		} else if (e && tf_below(r, 2)) {
+			(tf_below(r, 2) ? &e->flags : &e->exit_code)[0] =
 				tf_below(r, 2) ? 1U << tf_below(r, 32) : ~0U;
-		else
+		} else {
 			t->reserved = tf_below(r, 2) ? 1 : ~0U;
+		}
 		return 1;
 	case 8:		/* two tasks swapped (a child before its parent), or one twice */
 		if (!e || i == j)
@@ -1247,7 +1256,7 @@ static void check_seed(int kind, const unsigned char *buf, size_t len,
 		tf_restart(buf, len, &o, &r);
 		if (kind == TF_TREE && !tree) {
 			snprintf(tname, sizeof(tname),
-				 "seed %s: RESTART_TASKSELF refuses a tree of 3 tasks (EINVAL)", name);
+				 "seed %s: RESTART_TASKSELF refuses a tree of 4 tasks (EINVAL)", name);
 			t_check(r.outcome == TF_ERRNO && r.err == EINVAL && r.log_ok &&
 				tf_result_ok(&r, why, sizeof(why)), tname,
 				"got %s; log \"%.200s\"", tf_result_str(&r, res, sizeof(res)), r.log);

@@ -23,8 +23,8 @@
  * half-restored or left); a coordinator adopting a task that is not its
  * child, or one of another user (EPERM or EINVAL, the task untouched); a
  * task that exits before it joins (an errno); checkpoint of a tree with a
- * thread, a zombie or a stopped child (EOPNOTSUPP with a log line, the
- * tree running on unchanged).
+ * thread or a stopped child (EOPNOTSUPP with a log line) or a zombie
+ * (saved), the tree running on unchanged.
  *
  * Environment: T_TREE_TOOL (default /bin/restart; "" skips the tool's
  * pass), T_TREE_ROUNDS (rounds of the SIGKILL cases, default 4).
@@ -1061,6 +1061,10 @@ static void checkpoint_refused(int kind)
 	log = read_log(logfd);
 	if (kind == PLAIN) {
 		t_check(!err, "tree: control: a parent with a plain child checkpoints",
+			"%s; log: %.300s", t_errname(err), log ? log : "");
+	} else if (kind == ZOMBIE) {
+		/* Saved (CKPT_TASK_ZOMBIE); t_restart_zombie restores them */
+		t_check(!err, "tree: checkpoint of a tree with a zombie: saved",
 			"%s; log: %.300s", t_errname(err), log ? log : "");
 	} else {
 		snprintf(name, sizeof(name), "tree: checkpoint of a tree with %s: EOPNOTSUPP",

@@ -167,6 +167,7 @@ static struct {
 	void (*fn)(int);	/* TF_SIGNALS: the handler */
 	struct termios tio;	/* TF_TTY: the settings made */
 	pid_t kids[2];		/* TF_TREE: the children */
+	pid_t zombie;		/* TF_TREE: a child that exited (42) */
 	int restored;
 } st;
 
@@ -309,6 +310,15 @@ static int verify_tty(void)
 	return 0;
 }
 
+/* TF_TREE: the zombie, with its status, not waited for */
+static int zombie_there(void)
+{
+	siginfo_t si = { 0 };
+
+	return !waitid(P_PID, st.zombie, &si, WEXITED | WNOHANG | WNOWAIT) &&
+	       si.si_pid == st.zombie && si.si_code == CLD_EXITED && si.si_status == 42;
+}
+
 /* TF_TREE: both children still there (they check themselves once told) */
 static int verify_tree(void)
 {
@@ -317,7 +327,7 @@ static int verify_tree(void)
 	for (i = 0; i < 2; i++)
 		if (waitpid(st.kids[i], &status, WNOHANG) != 0)
 			return bad("a child of the tree ended");
-	return 0;
+	return zombie_there() ? 0 : bad("the zombie child changed");
 }
 
 static int verify_kind(void)
@@ -390,7 +400,9 @@ static int tree_kids_restored(void)
 			return 0;
 	}
 	alarm(0);
-	return 1;
+	/* and the zombie, restored as one: its status */
+	return waitpid(st.zombie, &status, WNOHANG) == st.zombie && WIFEXITED(status) &&
+	       WEXITSTATUS(status) == 42;
 }
 
 static void restored(void)
@@ -757,6 +769,14 @@ static int setup_tree(void)
 	close(q[0]);
 	close(q[1]);
 	close(rp[1]);
+	/* A third child, a zombie not waited for */
+	st.zombie = fork();
+	if (st.zombie < 0)
+		return -1;
+	if (st.zombie == 0)
+		_exit(42);
+	for (i = 0; i < 1000 && !zombie_there(); i++)
+		usleep(1000);
 	/* Both children set up (each wrote a byte), or one failed (EOF) */
 	i = read(rp[0], c, 2);
 	if (i == 1)

@@ -65,8 +65,9 @@ enum tf_kind {
 	TF_MEMFD,	/* a shared mapping of a memfd, the fd closed */
 	TF_TTY,		/* a pseudo-terminal slave in raw mode (master: ours) */
 	TF_TREE,	/* a parent and two children, a pipe between these, the
-			 * second child in a process group of its own: the
-			 * parent checks the children once restored */
+			 * second child in a process group of its own, and a
+			 * zombie child: the parent checks the children once
+			 * restored, and waits for the zombie */
 	TF_NR_KINDS,
 };
 const char *tf_kind_name(int kind);

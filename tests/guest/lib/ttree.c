@@ -165,7 +165,9 @@ int tt_plan_image(const void *image, size_t len, struct tt_plan *p)
 		int j;
 
 		k->pid = tag_number(e->pid);
-		if (!k->pid || e->tgid != e->pid || e->flags || e->exit_code)
+		/* A zombie is made too: it joins, and exits as the image says. */
+		if (!k->pid || e->tgid != e->pid || (e->flags & ~CKPT_TASK_ZOMBIE) ||
+		    (!(e->flags & CKPT_TASK_ZOMBIE) && e->exit_code))
 			exact = 0;
 		j = find_task(t, i, e->ppid);
 		k->parent = i ? j : -1;
