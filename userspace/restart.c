@@ -785,6 +785,29 @@ static void let_go(void)
 }
 
 /*
+ * The end of a pid namespace init once it made the restored root (rc 0) or
+ * failed: pass signals on to the root, report to the tool, and be the
+ * root's parent until it ends.  rc < 0: nothing to report, exit 0.
+ */
+static void __attribute__((noreturn))
+ns_init_finish(const struct opts *o, const struct newns *ns, int rc, pid_t root)
+{
+	if (!rc)
+		forward_signals(root);
+	if (report_to_tool(ns->ctl, rc, root) && !rc) {
+		kill(root, SIGKILL);
+		wait_status(root);
+		rc = 1;
+	}
+	close(ns->ctl);
+	if (rc)
+		_exit(rc < 0 ? 0 : rc);
+	if (o->detach)
+		let_go();
+	_exit(wait_status(root));
+}
+
+/*
  * The first task of a new pid namespace, when the restored task is not:
  * its init.  It creates the restored task with the image's pid, inside the
  * namespace, where it may choose pids, and once that runs reports to the
@@ -818,19 +841,7 @@ pidns_init(const struct opts *o, pid_t want, int imgfd, int logfd,
 	close(sync[1]);
 	if (!rc)
 		rc = synced(o, pid, sync[0]);
-	if (!rc)
-		forward_signals(pid);
-	if (report_to_tool(ns->ctl, rc, pid) && !rc) {
-		kill(pid, SIGKILL);
-		wait_status(pid);
-		rc = 1;
-	}
-	close(ns->ctl);
-	if (rc)
-		_exit(rc < 0 ? 0 : rc);
-	if (o->detach)
-		let_go();
-	_exit(wait_status(pid));
+	ns_init_finish(o, ns, rc, pid);
 }
 
 /*
@@ -977,20 +988,8 @@ tree_init(const struct opts *o, const struct ckpt_tree *tree, int imgfd,
 		rc = -1;	/* checked and gone: nothing to report */
 	if (!rc)
 		rc = settled(o, root);
-	if (!rc)
-		forward_signals(root);
 	prctl(PR_SET_PDEATHSIG, 0);
-	if (report_to_tool(ns->ctl, rc, root) && !rc) {
-		kill(root, SIGKILL);
-		wait_status(root);
-		rc = 1;
-	}
-	close(ns->ctl);
-	if (rc)
-		_exit(rc < 0 ? 0 : rc);
-	if (o->detach)
-		let_go();
-	_exit(wait_status(root));
+	ns_init_finish(o, ns, rc, root);
 }
 
 /*
