@@ -756,8 +756,8 @@ static void failure_kill(int victim, int rounds)
 {
 	static const int delays[] = { 0, 3, 10, 30, 100, 300 };
 	char name[256], why[512];
-	int i, k, bad = 0, alive = 0, outcomes[3] = { 0 };
-	char first[600] = "";
+	int i, k, bad = 0, alive = 0, outcomes[4] = { 0 }, nolog = 0;
+	char first[600] = "", first_nolog[600] = "", errs[200] = "";
 
 	snprintf(name, sizeof(name), "tree: SIGKILL to %s during restart: nothing half restored",
 		 victim < 0 ? "the coordinator" : task_name[victim]);
@@ -787,15 +787,36 @@ static void failure_kill(int victim, int rounds)
 				snprintf(first, sizeof(first), "round %d (%d ms): %s", k,
 					 delays[k % 6], why);
 		}
-		outcomes[!st->called ? 2 : st->ret ? 0 : 1]++;
+		/* A task killed: the coordinator's errno, and its log line */
+		if (victim >= 0 && st->returned && st->ret) {
+			char *log = read_log(logfd);
+			const char *lp = t_log_problem(log, st->err, NULL);
+
+			if (lp && !nolog++)
+				snprintf(first_nolog, sizeof(first_nolog),
+					 "round %d (%d ms): %s: %s", k, delays[k % 6],
+					 t_errname(st->err), lp);
+			if (!errs[0] || !strstr(errs, t_errname(st->err)))
+				snprintf(errs + strlen(errs), sizeof(errs) - strlen(errs), " %s",
+					 t_errname(st->err));
+			free(log);
+		}
+		outcomes[!st->called ? 2 : !st->returned ? 3 : st->ret ? 0 : 1]++;
 		end_coordinator(coord);
 		kill_tree(st);
 		close(logfd);
 		tt_state_free(st);
 	}
-	printf("# %s: %d rounds: %d failed, %d restored, %d killed before restart(2)\n",
-	       name, rounds, outcomes[0], outcomes[1], outcomes[2]);
+	printf("# %s: %d rounds: %d failed (%s), %d restored, %d killed before restart(2), %d in it\n",
+	       name, rounds, outcomes[0], errs[0] ? errs + 1 : "", outcomes[1], outcomes[2],
+	       outcomes[3]);
 	t_check(!bad, name, "%d of %d rounds; first: %s", bad, rounds, first);
+	if (victim >= 0) {
+		snprintf(name, sizeof(name), "tree: SIGKILL to %s during restart: the errno has its log line",
+			 task_name[victim]);
+		t_check(!nolog, name, "%d of %d failed rounds; first: %s", nolog, outcomes[0],
+			first_nolog);
+	}
 }
 
 /* Adoption refused */
